@@ -1,0 +1,75 @@
+"""One monthly-partitioned asset per feed of FEEDS.md, plus the inbox scan that claims the rest."""
+
+import dagster as dg
+
+from jn_credit_dagster import partitions
+from jn_credit_dagster.ingest import (INBOX_KEY, feed_key, feed_metadata, ingest_feed_month,
+                                      record_inbox_month)
+from jn_credit_dagster.lib.present import markdown_table
+from jn_credit_dagster.lib.specs import UNITS, FeedSpec, load_specs
+from jn_credit_dagster.lib.tables import SQL_TYPES
+from jn_credit_dagster.resources import Inbox, Warehouse
+
+# Transient database trouble (a restart, a dropped connection) is worth another try.
+DB_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
+    units = spec.units or ()
+    who = "、".join(UNITS[u] for u in units) if units else "任何责任单位"
+
+    @dg.asset(
+        key=feed_key(spec.id),
+        group_name="ingest",
+        partitions_def=partitions.monthly(),
+        deps=[INBOX_KEY],
+        kinds={"postgres", "csv", "excel"},
+        owners=[f"team:{u}" for u in units],
+        tags={"feed_kind": spec.kind, "units": "any" if not units else "listed"},
+        retry_policy=DB_RETRY,
+        description=(f"{spec.name}（{spec.id}，{spec.kind}）— 报送单位：{who}。每月 inbox/<单位>/<月>/ 下的文件经"
+                     f"校验后，正确行入 raw.{spec.id}，问题行连同原因入 quarantine.{spec.id}。"),
+        metadata={
+            "dagster/table_name": f"raw.{spec.id}",
+            "dagster/column_schema": dg.TableSchema(columns=[
+                dg.TableColumn(c.name, SQL_TYPES[c.type], description=c.header + ("（必填）" if c.required else ""))
+                for c in spec.columns]),
+            "feed": spec.id,
+            "名称": spec.name,
+            "key": ", ".join(spec.key) or "—",
+            "units": ", ".join(units) or "any",
+        },
+    )
+    def _feed(context: dg.AssetExecutionContext, warehouse: Warehouse, inbox: Inbox) -> dg.MaterializeResult:
+        month = partitions.month_of(context.partition_key)
+        result, preview = ingest_feed_month(spec, month, warehouse, inbox)
+        context.log.info(f"{spec.id} {context.partition_key}: {result.accepted} accepted, {result.quarantined} "
+                         f"quarantined, {result.count('rejected')} files rejected in {result.seconds:.1f}s")
+        return dg.MaterializeResult(metadata=feed_metadata(result, preview))
+
+    return _feed
+
+
+def inbox_asset() -> dg.AssetsDefinition:
+    @dg.asset(
+        key=INBOX_KEY,
+        group_name="ingest",
+        partitions_def=partitions.monthly(),
+        kinds={"postgres"},
+        retry_policy=DB_RETRY,
+        description="收件箱扫描：本月文件夹中无法归属任何数据项的文件（文件名不合规、未知数据项、不在月份文件夹中）"
+                    "整件拒收，记入台账并归档，绝不静默跳过。",
+    )
+    def inbox_scan(context: dg.AssetExecutionContext, warehouse: Warehouse, inbox: Inbox) -> dg.MaterializeResult:
+        rejected = record_inbox_month(partitions.month_of(context.partition_key), warehouse, inbox)
+        return dg.MaterializeResult(metadata={
+            "files_rejected": dg.MetadataValue.int(len(rejected)),
+            "rejected": dg.MetadataValue.md(markdown_table(["文件", "原因代码", "原因"], rejected)),
+        })
+
+    return inbox_scan
+
+
+@dg.definitions
+def ingest_assets() -> dg.Definitions:
+    return dg.Definitions(assets=[inbox_asset(), *(feed_asset(spec) for spec in load_specs().values())])

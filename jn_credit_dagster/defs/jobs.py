@@ -1,0 +1,21 @@
+import dagster as dg
+
+from jn_credit_dagster import partitions
+
+
+@dg.definitions
+def jobs() -> dg.Definitions:
+    return dg.Definitions(jobs=[
+        dg.define_asset_job(
+            "monthly_refresh",
+            selection=dg.AssetSelection.all(),
+            partitions_def=partitions.monthly(),
+            description="Every asset of one month, from the inbox to whatever the month produces (with their checks).",
+        ),
+        dg.define_asset_job(
+            "ingest_month",
+            selection=dg.AssetSelection.groups("ingest"),
+            partitions_def=partitions.monthly(),
+            description="Only the feeds of one month: inbox → GX → raw / quarantine / ledger.",
+        ),
+    ])

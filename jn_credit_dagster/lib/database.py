@@ -1,0 +1,100 @@
+"""The warehouse connection: DATABASE_URL names a server; without one, an embedded PostgreSQL.
+
+Same SQL, same code path either way: the embedded default is a real PostgreSQL (the `pgserver`
+wheel) whose data lives under JN_CREDIT_HOME, so a laptop needs no server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from functools import cache
+
+import sqlalchemy as sa
+from psycopg2 import sql
+
+from . import paths, tables
+from .specs import load_specs
+
+
+def resolve_url(explicit: str | None = None) -> str:
+    url = explicit or os.environ.get("DATABASE_URL")
+    if url:
+        return url.replace("postgres://", "postgresql://", 1)
+    return _embedded_url(str(paths.home() / "pgdata"))
+
+
+@cache
+def _embedded_url(pgdata: str) -> str:
+    import pgserver  # imported here: starting a server is not something importing this module does
+
+    os.makedirs(pgdata, exist_ok=True)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    _servers.append(server)  # keep a handle: the server stops when the last one goes
+    return server.get_uri()
+
+
+_servers: list = []
+
+
+def sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg2://", 1) if url.startswith("postgresql://") else url
+
+
+@cache
+def engine(url: str) -> sa.Engine:
+    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+
+
+@contextlib.contextmanager
+def transaction(url: str):
+    """A psycopg2 cursor in one transaction on an up-to-date schema: committed on success,
+    rolled back on any error."""
+    ensure_schema(url)
+    connection = engine(url).raw_connection()
+    try:
+        with connection.cursor() as cursor:
+            yield cursor
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()
+
+
+def schema_statements() -> list[str | sql.Composable]:
+    statements: list[str | sql.Composable] = [p.read_text(encoding="utf-8") for p in sorted((paths.SQL / "schema").glob("*.sql"))]
+    for spec in load_specs().values():
+        statements += tables.ddl(spec)
+    return statements
+
+
+@cache
+def ensure_schema(url: str) -> None:
+    """Apply sql/schema/*.sql and the per-feed DDL once per process, and only when it changed.
+
+    An advisory lock keeps concurrent runs (several Dagster steps at once) from racing on DDL.
+    """
+    connection = engine(url).raw_connection()
+    try:
+        with connection.cursor() as cur:
+            rendered = [s if isinstance(s, str) else s.as_string(cur) for s in schema_statements()]
+            fingerprint = hashlib.sha256("\n;\n".join(rendered).encode()).hexdigest()
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('jn_credit:schema'))")
+            cur.execute("CREATE SCHEMA IF NOT EXISTS jn; "
+                        "CREATE TABLE IF NOT EXISTS jn.schema_state (fingerprint text NOT NULL)")
+            cur.execute("SELECT fingerprint FROM jn.schema_state")
+            row = cur.fetchone()
+            if row is None or row[0] != fingerprint:
+                for statement in rendered:
+                    cur.execute(statement)
+                cur.execute("DELETE FROM jn.schema_state")
+                cur.execute("INSERT INTO jn.schema_state VALUES (%s)", (fingerprint,))
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()

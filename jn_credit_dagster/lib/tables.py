@@ -1,0 +1,124 @@
+"""Per-feed tables and the typed relation, generated from the feed spec.
+
+raw.<feed>         correct rows, typed, one column per spec column
+quarantine.<feed>  incorrect rows as delivered (text), with every reason
+ingest.<feed>_delivered  both, typed the same way: the relation the GX suite validates
+"""
+
+from __future__ import annotations
+
+import json
+
+from psycopg2 import sql
+
+from .specs import Column, FeedSpec
+
+SQL_TYPES = {
+    "text": "text", "code": "text", "uscc": "text", "period": "text", "code_list": "text[]",
+    "date": "date", "month": "date", "decimal": "numeric", "integer": "bigint", "year": "integer",
+}
+PARSERS = {  # types a value can fail to parse as; the parse functions live in sql/schema/010_functions.sql
+    "date": "to_date", "month": "to_month", "decimal": "to_decimal", "integer": "to_int",
+    "year": "to_year", "period": "to_period",
+}
+BLANKS = " \t\r\n\u3000"  # surrounding blanks, the full-width space included; empty = missing
+
+# Delivery facts every row carries, in both tables.
+META_COLUMNS = (
+    ("month", "date NOT NULL"), ("unit", "text NOT NULL"), ("file_sha256", "text NOT NULL"),
+    ("delivery_date", "date NOT NULL"), ("seq", "integer NOT NULL"), ("row_no", "integer NOT NULL"),
+)
+META = [name for name, _ in META_COLUMNS]
+
+
+def trimmed(src: sql.Composable) -> sql.Composable:
+    return sql.SQL("NULLIF(btrim({s}, {b}), '')").format(s=src, b=sql.Literal(BLANKS))
+
+
+def typed_value(column: Column, src: sql.Composable) -> sql.Composable:
+    """The normalised, typed value of a delivered text value (NULL when empty or unparseable)."""
+    v = trimmed(src)
+    synonyms = sql.SQL("{}::jsonb").format(sql.Literal(json.dumps(column.synonyms, ensure_ascii=False)))
+    if column.type == "uscc":
+        return sql.SQL("upper({})").format(v)
+    if column.type == "code" and column.synonyms:
+        return sql.SQL("jn.to_code({}, {})").format(v, synonyms)
+    if column.type == "code_list":
+        return sql.SQL("jn.to_code_list({}, {})").format(v, synonyms)
+    if column.type in PARSERS:
+        return sql.SQL("jn.{}({})").format(sql.Identifier(PARSERS[column.type]), v)
+    return v
+
+
+def type_errors(spec: FeedSpec, typed_of, raw_of) -> sql.Composable:
+    """text[] of `bad_type:<header>` for each value that was given but does not parse.
+
+    `typed_of(column)` and `raw_of(column)` give the SQL of its typed and its delivered value.
+    """
+    cases = [
+        sql.SQL("CASE WHEN {t} IS NULL AND {v} IS NOT NULL THEN {r} END").format(
+            t=typed_of(c), v=trimmed(raw_of(c)), r=sql.Literal(f"bad_type:{c.header}"))
+        for c in spec.columns if c.type in PARSERS
+    ]
+    if not cases:
+        return sql.SQL("'{}'::text[]")
+    return sql.SQL("array_remove(ARRAY[{}]::text[], NULL)").format(sql.SQL(", ").join(cases))
+
+
+def _table(schema: str, spec: FeedSpec) -> sql.Identifier:
+    return sql.Identifier(schema, spec.id)
+
+
+def raw_table(spec: FeedSpec) -> sql.Identifier:
+    return _table("raw", spec)
+
+
+def quarantine_table(spec: FeedSpec) -> sql.Identifier:
+    return _table("quarantine", spec)
+
+
+def delivered_view(spec: FeedSpec) -> sql.Identifier:
+    return sql.Identifier("ingest", f"{spec.id}_delivered")
+
+
+def ddl(spec: FeedSpec) -> list[sql.Composable]:
+    """Idempotent DDL: tables, columns added by a later spec, indexes, the GX view."""
+    meta = sql.SQL(", ").join(sql.SQL("{} " + t).format(sql.Identifier(n)) for n, t in META_COLUMNS)
+    raw_cols = [sql.SQL("{} " + SQL_TYPES[c.type]).format(sql.Identifier(c.name)) for c in spec.columns]
+    text_cols = [sql.SQL("{} text").format(sql.Identifier(c.name)) for c in spec.columns]
+    raw, quarantine = raw_table(spec), quarantine_table(spec)
+    statements = [
+        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, {}, extra jsonb)").format(raw, meta, sql.SQL(", ").join(raw_cols)),
+        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, reasons text[] NOT NULL, {}, extra jsonb, malformed jsonb)").format(
+            quarantine, meta, sql.SQL(", ").join(text_cols)),
+    ]
+    statements += [sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(raw, c) for c in raw_cols]
+    statements += [sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(quarantine, c) for c in text_cols]
+    statements += [
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (month)").format(sql.Identifier(f"{spec.id}_month"), raw),
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (month)").format(sql.Identifier(f"{spec.id}_month"), quarantine),
+    ]
+    if spec.checks_duplicates and spec.kind == "event":
+        statements.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+            sql.Identifier(f"{spec.id}_key"), raw, sql.SQL(", ").join(map(sql.Identifier, spec.key))))
+    statements.append(sql.SQL("DROP VIEW IF EXISTS {}").format(delivered_view(spec)))
+    statements.append(_view(spec))
+    return statements
+
+
+def _view(spec: FeedSpec) -> sql.Composable:
+    meta = sql.SQL(", ").join(map(sql.Identifier, META))
+    names = sql.SQL(", ").join(sql.Identifier(c.name) for c in spec.columns)
+    typed = sql.SQL(", ").join(
+        sql.SQL("{} AS {}").format(typed_value(c, sql.Identifier(c.name)), sql.Identifier(c.name))
+        for c in spec.columns
+    )
+    return sql.SQL(
+        "CREATE VIEW {view} AS "
+        "SELECT {meta}, {names}, '{{}}'::text[] AS _type_errors, false AS _malformed, "
+        "false AS _duplicate_key, '{{}}'::text[] AS reasons FROM {raw} "
+        "UNION ALL "
+        "SELECT {meta}, {typed}, ARRAY(SELECT r FROM unnest(reasons) r WHERE r LIKE 'bad\\_type:%'), "
+        "malformed IS NOT NULL, 'duplicate_key' = ANY(reasons), reasons FROM {quarantine}"
+    ).format(view=delivered_view(spec), meta=meta, names=names, typed=typed,
+             raw=raw_table(spec), quarantine=quarantine_table(spec))

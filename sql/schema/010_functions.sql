@@ -1,0 +1,109 @@
+-- Parsing and validation used by the compiled rule SQL and by the GX suites.
+-- All are IMMUTABLE SQL functions so the planner can inline them into set-based statements.
+
+-- Dates: YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (FEEDS.md); NULL when absent or not a real date.
+CREATE OR REPLACE FUNCTION jn.to_date(v text) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    -- nested CASEs: SQL does not promise the evaluation order of AND, and make_date raises
+    SELECT CASE WHEN m[1]::int >= 1 AND m[2]::int BETWEEN 1 AND 12 AND m[3]::int >= 1 THEN
+        CASE WHEN m[3]::int <= extract(day FROM make_date(m[1]::int, m[2]::int, 1)
+                                          + interval '1 month - 1 day')
+             THEN make_date(m[1]::int, m[2]::int, m[3]::int) END
+    END
+    FROM (SELECT COALESCE(regexp_match(v, '^(\d{4})-(\d{1,2})-(\d{1,2})$'),
+                          regexp_match(v, '^(\d{4})/(\d{1,2})/(\d{1,2})$'),
+                          regexp_match(v, '^(\d{4})(\d{2})(\d{2})$')) AS m) p
+$$;
+
+-- Months (账期): YYYY-MM or YYYY/MM, or a full date (an Excel date cell) taken as its month.
+CREATE OR REPLACE FUNCTION jn.to_month(v text) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN m IS NOT NULL THEN CASE WHEN m[1]::int >= 1 AND m[2]::int BETWEEN 1 AND 12
+                                     THEN make_date(m[1]::int, m[2]::int, 1) END
+        ELSE date_trunc('month', jn.to_date(v))::date
+    END
+    FROM (SELECT regexp_match(v, '^(\d{4})[-/](\d{1,2})$') AS m) p
+$$;
+
+-- Decimals: plain, with optional thousands separators.
+CREATE OR REPLACE FUNCTION jn.to_decimal(v text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v ~ '^[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$' THEN replace(v, ',', '')::numeric END
+$$;
+
+CREATE OR REPLACE FUNCTION jn.to_int(v text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v ~ '^[+-]?\d{1,18}$' THEN v::bigint END
+$$;
+
+CREATE OR REPLACE FUNCTION jn.to_year(v text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v ~ '^\d{4}$' THEN v::int END
+$$;
+
+-- 期间 of city_stats: YYYY, YYYY-Qn or YYYY-MM.
+CREATE OR REPLACE FUNCTION jn.to_period(v text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v ~ '^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$' THEN v END
+$$;
+
+-- A code with synonyms stored in the newer form: {"1": "有效", "2": "无效"}.
+CREATE OR REPLACE FUNCTION jn.to_code(v text, synonyms jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT COALESCE(synonyms ->> v, v)
+$$;
+
+-- A code list separated by ; or ；, each item trimmed and mapped through its synonyms (a
+-- synonym may stand for several items, e.g. the 2019 处罚类别 values). NULL when empty.
+CREATE OR REPLACE FUNCTION jn.to_code_list(v text, synonyms jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT NULLIF(ARRAY(
+        SELECT btrim(item)
+        FROM unnest(string_to_array(replace(v, '；', ';'), ';')) AS raw_item,
+             unnest(string_to_array(COALESCE(synonyms ->> btrim(raw_item), btrim(raw_item)), ';')) AS item
+        WHERE btrim(item) <> ''
+    ), '{}')
+$$;
+
+-- 统一社会信用代码, GB 32100-2015: 18 characters of 0-9A-HJ-NPQRTUWXY, a 6-digit division
+-- code in positions 3-8, and the check character. Expects the normalised (upper-cased) value.
+CREATE OR REPLACE FUNCTION jn.uscc_valid(v text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT v ~ '^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$'
+       AND substr('0123456789ABCDEFGHJKLMNPQRTUWXY',
+                  (31 - (
+                      (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 1, 1)) - 1) * 1
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 2, 1)) - 1) * 3
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 3, 1)) - 1) * 9
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 4, 1)) - 1) * 27
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 5, 1)) - 1) * 19
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 6, 1)) - 1) * 26
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 7, 1)) - 1) * 16
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 8, 1)) - 1) * 17
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 9, 1)) - 1) * 20
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 10, 1)) - 1) * 29
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 11, 1)) - 1) * 25
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 12, 1)) - 1) * 13
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 13, 1)) - 1) * 8
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 14, 1)) - 1) * 24
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 15, 1)) - 1) * 10
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 16, 1)) - 1) * 30
+                    + (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(v, 17, 1)) - 1) * 28
+                  ) % 31) % 31 + 1, 1) = substr(v, 18, 1)
+$$;
+
+-- 身份证号, GB 11643: area code, a real birth date not after `as_of`, 3 digits, check character.
+CREATE OR REPLACE FUNCTION jn.id_card_valid(v text, as_of date) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN upper(v) ~ '^\d{17}[0-9X]$' THEN
+       COALESCE(jn.to_date(substr(v, 7, 8)) <= as_of, false)
+       AND substr('10X98765432', (
+              substr(v, 1, 1)::int * 7 + substr(v, 2, 1)::int * 9 + substr(v, 3, 1)::int * 10
+            + substr(v, 4, 1)::int * 5 + substr(v, 5, 1)::int * 8 + substr(v, 6, 1)::int * 4
+            + substr(v, 7, 1)::int * 2 + substr(v, 8, 1)::int * 1 + substr(v, 9, 1)::int * 6
+            + substr(v, 10, 1)::int * 3 + substr(v, 11, 1)::int * 7 + substr(v, 12, 1)::int * 9
+            + substr(v, 13, 1)::int * 10 + substr(v, 14, 1)::int * 5 + substr(v, 15, 1)::int * 8
+            + substr(v, 16, 1)::int * 4 + substr(v, 17, 1)::int * 2) % 11 + 1, 1) = upper(substr(v, 18, 1))
+    ELSE false END
+$$;

@@ -1,0 +1,118 @@
+"""Fixtures: a real PostgreSQL database per test worker, an inbox folder, and file writers.
+
+The server is DATABASE_URL when set (CI sets it to the machine's PostgreSQL), else the local
+server on 127.0.0.1:5432. Each xdist worker gets its own database; each test starts from
+empty feed tables and an empty ledger.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import openpyxl
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from jn_credit_dagster.lib import database, loader
+from jn_credit_dagster.lib.specs import load_specs
+from jn_credit_dagster.lib.suites import load_suite
+
+SERVER = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def database_url(worker_id) -> str:
+    """A fresh database on the server for this worker, dropped again at the end."""
+    name = f"jn_credit_test_{worker_id}"
+    admin = psycopg2.connect(SERVER)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base = SERVER.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    yield url
+    database.engine(url).dispose()
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def worker_id(request) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture
+def db(database_url, monkeypatch, tmp_path):
+    """An empty warehouse; DATABASE_URL and JN_CREDIT_HOME point at it and a temporary home."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("JN_CREDIT_HOME", str(tmp_path / "home"))
+    database.ensure_schema(database_url)
+    with database.transaction(database_url) as cur:
+        tables = [sql.Identifier(schema, feed) for feed in load_specs() for schema in ("raw", "quarantine")]
+        cur.execute(sql.SQL("TRUNCATE {}, ingest.ledger").format(sql.SQL(", ").join(tables)))
+    return database_url
+
+
+@pytest.fixture
+def query(db):
+    def run(statement, params=()):
+        with database.transaction(db) as cur:
+            cur.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+    return run
+
+
+@pytest.fixture
+def inbox(tmp_path) -> Path:
+    root = tmp_path / "inbox"
+    root.mkdir()
+    return root
+
+
+def write_file(path: Path, header: list[str], rows: list[list], fmt: str, encoding: str = "utf-8") -> Path:
+    """A delivery as a unit makes it: CSV in an encoding, .xlsx by openpyxl, or JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        with open(path, "w", encoding=encoding, newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(rows)
+    elif fmt == "xlsx":
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        workbook.save(path)
+    elif fmt == "json":
+        objects = [{h: v for h, v in zip(header, row)} for row in rows]
+        path.write_text(json.dumps(objects, ensure_ascii=False), encoding=encoding)
+    return path
+
+
+@pytest.fixture
+def deliver(inbox):
+    """deliver(unit, month, name, rows_as_dicts, fmt=..., encoding=..., header=...) -> Path."""
+    def write(unit, month, name, rows, fmt="csv", encoding="utf-8", header=None):
+        header = header or list(dict.fromkeys(h for row in rows for h in row))
+        body = [[row.get(h, "") for h in header] for row in rows]
+        return write_file(inbox / unit / month / name, header, body, fmt, encoding)
+    return write
+
+
+@pytest.fixture
+def ingest(db, inbox, tmp_path):
+    """ingest(feed, "YYYY-MM") loads that month of the feed as the asset does; returns the MonthResult."""
+    def run(feed, month):
+        spec = load_specs()[feed]
+        with database.transaction(db) as cur:
+            return loader.MonthLoader(cur, spec, load_suite(feed), inbox, dt.date.fromisoformat(month + "-01"),
+                                      tmp_path / "archive").run()
+    return run
