@@ -1,8 +1,13 @@
-"""The one set-based statement that judges a staged month of a feed and files every row.
+"""The set-based statements that judge a staged month of a feed and file every row.
 
-Staged text rows are typed (tables.typed_value), judged by every expectation of the feed's
-suite compiled to SQL (suites.Rule.predicate), checked for repeated keys, and inserted into
-raw.<feed> when no reason applies, else into quarantine.<feed> with all of them.
+Staged text rows are trimmed, typed (tables.typed_value) and judged by every expectation of
+the feed's suite compiled to SQL (suites.Rule.predicate). Rows without a reason go to
+raw.<feed>, the others to quarantine.<feed> with all of them — in one statement.
+
+Repeated keys need the order of rows, and only correct rows block a key. Sorting a whole month
+for that would be wasteful, so a first, narrow statement picks the rows whose key occurs more
+than once in the month, judges just those, and records which of them repeat an earlier correct
+row (`stage_duplicates`); keys accepted from earlier months are looked up in raw.<feed> by index.
 """
 
 from __future__ import annotations
@@ -13,23 +18,29 @@ from psycopg2 import sql
 
 from . import tables
 from .specs import FeedSpec
-from .suites import DUPLICATE_REASON, MALFORMED_REASON, Suite
+from .suites import MALFORMED_REASON, Suite
 
 STAGE = sql.Identifier("stage")
 STAGE_FILES = sql.Identifier("stage_files")
+DUPLICATES = sql.Identifier("stage_duplicates")
+I = sql.Identifier
 
 
 def stage_ddl(spec: FeedSpec) -> list[sql.Composable]:
-    columns = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c.name)) for c in spec.columns)
+    columns = sql.SQL(", ").join(sql.SQL("{} text").format(I(c.name)) for c in spec.columns)
     return [
-        sql.SQL("CREATE TEMP TABLE {} (file_idx integer, row_no integer, {}, _malformed text) ON COMMIT DROP")
-        .format(STAGE, columns),
+        # ord numbers the rows as COPY stores them; row_no is given by the parser, else derived from ord
+        sql.SQL("CREATE TEMP TABLE {} (ord bigint GENERATED ALWAYS AS IDENTITY, file_idx integer, "
+                "row_no integer, {}, _malformed text) ON COMMIT DROP").format(STAGE, columns),
         sql.SQL("CREATE TEMP TABLE {} (file_idx integer PRIMARY KEY, file_sha256 text, unit text, "
-                "delivery_date date, seq integer, extra_headers text[]) ON COMMIT DROP").format(STAGE_FILES),
+                "delivery_date date, seq integer, extra_headers text[], first_ord bigint) ON COMMIT DROP")
+        .format(STAGE_FILES),
+        sql.SQL("CREATE TEMP TABLE {} (file_idx integer, row_no integer, PRIMARY KEY (file_idx, row_no)) "
+                "ON COMMIT DROP").format(DUPLICATES),
     ]
 
 
-def _reason_array(cases: list[sql.Composable]) -> sql.Composable:
+def _array(cases: list[sql.Composable]) -> sql.Composable:
     if not cases:
         return sql.SQL("'{}'::text[]")
     return sql.SQL("array_remove(ARRAY[{}]::text[], NULL)").format(sql.SQL(", ").join(cases))
@@ -44,88 +55,107 @@ def _case(rule, spec: FeedSpec) -> sql.Composable:
     return sql.SQL("CASE WHEN {} THEN {} END").format(predicate, sql.Literal(rule.reason))
 
 
-def _duplicate(spec: FeedSpec, month: dt.date) -> sql.Composable:
-    """True when an earlier correct row has the same key: in this month's deliveries (file then
-    row order; files are numbered in delivery order) or, for event feeds, already accepted
-    from another month's folder that comes earlier in the delivery order."""
+def judged(spec: FeedSpec, suite: Suite, month: dt.date, extra_columns: int, where: sql.Composable) -> sql.Composable:
+    """SELECT of the staged rows matching `where` (over stage s), typed, with `_base` reasons:
+    every reason except a repeated key. Each layer is fenced (OFFSET 0) so values are trimmed
+    and parsed once and rules read plain columns."""
+    cols = spec.columns
+    parsed = [c for c in cols if c.type in tables.PARSERS]
+    trimmed = sql.SQL(", ").join(
+        [sql.SQL("{} AS {}").format(tables.trimmed(sql.SQL("s.{}").format(I(c.name))), I(c.name)) for c in cols]
+        + [sql.SQL("s.{} AS {}").format(I(c.name), I(c.name + "__raw")) for c in cols])
+    typed = sql.SQL(", ").join(
+        [sql.SQL("{} AS {}").format(tables.typed_value_of_trimmed(c, sql.SQL("x.{}").format(I(c.name))), I(c.name))
+         for c in cols]
+        + [sql.SQL("x.{} AS {}").format(I(c.name), I(c.name + "__v")) for c in parsed]
+        + [sql.SQL("x.{}").format(I(c.name + "__raw")) for c in cols])
+    type_errors = _array([
+        sql.SQL("CASE WHEN t.{c} IS NULL AND t.{v} IS NOT NULL THEN {r} END").format(
+            c=I(c.name), v=I(c.name + "__v"), r=sql.Literal(f"bad_type:{c.header}")) for c in parsed])
+    if extra_columns:
+        extras = [I(f"_extra_{i}") for i in range(1, extra_columns + 1)]
+        extra = sql.SQL("(SELECT jsonb_object_agg(e.h, e.v) FROM unnest(f.extra_headers, ARRAY[{}]) AS e(h, v) "
+                        "WHERE e.h IS NOT NULL AND e.v IS NOT NULL)").format(
+            sql.SQL(", ").join(sql.SQL("x.{}").format(e) for e in extras))
+        extra_raw = sql.SQL(", {}").format(sql.SQL(", ").join(sql.SQL("s.{}").format(e) for e in extras))
+    else:
+        extra, extra_raw = sql.SQL("NULL::jsonb"), sql.SQL("")
+    rules = [_case(r, spec) for r in suite.rules if not r.computed_by_parser and not r.needs_duplicates]
+    return sql.SQL("""
+SELECT j.*, CASE WHEN j._malformed THEN ARRAY[{malformed}]::text[] ELSE j._type_errors || {rules} END AS _base
+FROM (
+    SELECT t.*, {type_errors} AS _type_errors
+    FROM (
+        SELECT {month}::date AS month, f.unit, f.file_sha256, f.delivery_date, f.seq, x.file_idx, x.row_no,
+               {typed}, x._malformed IS NOT NULL AS _malformed, x._malformed::jsonb AS malformed_detail,
+               {extra} AS extra
+        FROM (SELECT s.file_idx, COALESCE(s.row_no, s.ord - sf.first_ord + 1)::integer AS row_no, s._malformed,
+                     {trimmed}{extra_raw}
+              FROM {stage} s JOIN {stage_files} sf USING (file_idx) WHERE {where} OFFSET 0) x
+        JOIN {stage_files} f USING (file_idx)
+        OFFSET 0
+    ) t
+) j
+""").format(malformed=sql.Literal(MALFORMED_REASON), rules=_array(rules), type_errors=type_errors,
+            month=sql.Literal(month), typed=typed, extra=extra, trimmed=trimmed, extra_raw=extra_raw,
+            stage=STAGE, stage_files=STAGE_FILES, where=where)
+
+
+def find_duplicates(spec: FeedSpec, suite: Suite, month: dt.date, extra_columns: int) -> sql.Composable | None:
+    """Fill stage_duplicates with the rows repeating the key of an earlier correct row of this
+    month (in file, then row order; files are numbered in delivery order). Only rows whose key
+    occurs more than once are judged here."""
     if not spec.checks_duplicates:
+        return None
+    key_text = [tables.typed_value(spec.column(k), sql.SQL("s.{}").format(I(k))) for k in spec.key]
+    key_tuple = sql.SQL("ROW({})").format(sql.SQL(", ").join(key_text))
+    scope = [I("file_idx")] if spec.kind == "snapshot" else []
+    scope_tuple = sql.SQL("s.file_idx") if scope else sql.SQL("0")
+    repeated = sql.SQL(
+        "({scope}, {key}) IN (SELECT {scope}, {key} FROM {stage} s GROUP BY 1, 2 HAVING count(*) > 1)"
+    ).format(scope=scope_tuple, key=key_tuple, stage=STAGE)
+    keys = sql.SQL(", ").join(map(I, spec.key))
+    complete = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(I(k)) for k in spec.key)
+    return sql.SQL("""
+INSERT INTO {duplicates} (file_idx, row_no)
+SELECT file_idx, row_no FROM (
+    SELECT file_idx, row_no, {complete} AND count(*) FILTER (WHERE cardinality(_base) = 0) OVER (
+        PARTITION BY {partition} ORDER BY file_idx, row_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > 0 AS dup
+    FROM ({judged}) c
+) w WHERE dup
+""").format(duplicates=DUPLICATES, complete=complete, partition=sql.SQL(", ").join(scope + [keys]),
+            judged=judged(spec, suite, month, extra_columns, repeated))
+
+
+def _earlier_month(spec: FeedSpec, month: dt.date) -> sql.Composable:
+    """For event feeds: the key was accepted from another month's folder earlier in delivery order."""
+    if not (spec.checks_duplicates and spec.kind == "event"):
         return sql.SQL("false")
-    key = [sql.Identifier(k) for k in spec.key]
-    complete = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(k) for k in key)
-    scope = [sql.Identifier("file_idx")] if spec.kind == "snapshot" else []
-    earlier_here = sql.SQL(
-        "count(*) FILTER (WHERE cardinality(_base) = 0) OVER (PARTITION BY {} ORDER BY file_idx, row_no "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > 0"
-    ).format(sql.SQL(", ").join(scope + key))
-    if spec.kind != "event":
-        return sql.SQL("({}) AND {}").format(complete, earlier_here)
-    same_key = sql.SQL(" AND ").join(sql.SQL("r.{k} = j.{k}").format(k=k) for k in key)
-    earlier_month = sql.SQL(
-        "EXISTS (SELECT 1 FROM {raw} r WHERE {same} AND r.month <> {m} "
-        "AND (r.delivery_date, r.month) < (j.delivery_date, {m}))"
-    ).format(raw=tables.raw_table(spec), same=same_key, m=sql.Literal(month))
-    return sql.SQL("({}) AND ({} OR {})").format(complete, earlier_here, earlier_month)
+    same = sql.SQL(" AND ").join(sql.SQL("r.{k} = j.{k}").format(k=I(k)) for k in spec.key)
+    return sql.SQL("EXISTS (SELECT 1 FROM {raw} r WHERE {same} AND r.month <> {m} "
+                   "AND (r.delivery_date, r.month) < (j.delivery_date, {m}))").format(
+        raw=tables.raw_table(spec), same=same, m=sql.Literal(month))
 
 
 def judge_and_load(spec: FeedSpec, suite: Suite, month: dt.date, extra_columns: int) -> sql.Composable:
-    ident = sql.Identifier
-    cols = spec.columns
-    typed = sql.SQL(", ").join(
-        sql.SQL("{} AS {}").format(tables.typed_value(c, sql.SQL("s.{}").format(ident(c.name))), ident(c.name))
-        for c in cols
-    )
-    raw_text = sql.SQL(", ").join(sql.SQL("s.{} AS {}").format(ident(c.name), ident(c.name + "__raw")) for c in cols)
-    if extra_columns:
-        values = sql.SQL(", ").join(sql.SQL("s.{}").format(ident(f"_extra_{i}")) for i in range(1, extra_columns + 1))
-        extra = sql.SQL(
-            "(SELECT jsonb_object_agg(x.h, x.v) FROM unnest(f.extra_headers, ARRAY[{}]) AS x(h, v) "
-            "WHERE x.h IS NOT NULL AND x.v IS NOT NULL)").format(values)
-    else:
-        extra = sql.SQL("NULL::jsonb")
-    type_errors = tables.type_errors(
-        spec, lambda c: sql.SQL("t.{}").format(ident(c.name)), lambda c: sql.SQL("t.{}").format(ident(c.name + "__raw")))
-
-    row_rules = [r for r in suite.rules if not r.computed_by_parser and not r.needs_duplicates]
-    duplicate_rules = [r for r in suite.rules if r.needs_duplicates]
-    malformed = sql.Literal(MALFORMED_REASON)
-
-    meta_out = sql.SQL(", ").join(map(ident, tables.META))
-    raw_cols = sql.SQL(", ").join(ident(c.name) for c in cols)
-    raw_text_out = sql.SQL(", ").join(ident(c.name + "__raw") for c in cols)
-
+    cols = sql.SQL(", ").join(I(c.name) for c in spec.columns)
+    raw_text = sql.SQL(", ").join(I(c.name + "__raw") for c in spec.columns)
+    meta = sql.SQL(", ").join(map(I, tables.META))
+    duplicate_rules = _array([_case(r, spec) for r in suite.rules if r.needs_duplicates])
     return sql.SQL("""
-WITH typed AS (
-    SELECT t.*, {type_errors} AS _type_errors
-    FROM (SELECT {month}::date AS month, f.unit, f.file_sha256, f.delivery_date, f.seq, s.file_idx, s.row_no,
-                 {typed}, {raw_text}, s._malformed IS NOT NULL AS _malformed,
-                 s._malformed::jsonb AS malformed_detail, {extra} AS extra
-          FROM {stage} s JOIN {stage_files} f USING (file_idx)
-          OFFSET 0) t  -- a fence: each value is parsed once
-), judged AS (
-    -- a ragged row's values may sit under the wrong headers: malformed_row is its only reason
-    SELECT j.*, CASE WHEN _malformed THEN ARRAY[{malformed}]::text[]
-                     ELSE j._type_errors || {row_reasons} END AS _base
-    FROM typed j
-), keyed AS (
-    SELECT j.*, {duplicate} AS _duplicate_key FROM judged j
+WITH keyed AS (
+    SELECT j.*, (EXISTS (SELECT 1 FROM {duplicates} d WHERE d.file_idx = j.file_idx AND d.row_no = j.row_no)
+                 OR {earlier_month}) AS _duplicate_key
+    FROM ({judged}) j
 ), final AS (
-    SELECT k.*, CASE WHEN _malformed THEN _base ELSE _base || {duplicate_reasons} END AS _reasons FROM keyed k
+    SELECT k.*, CASE WHEN _malformed THEN _base ELSE _base || {duplicate_rules} END AS _reasons FROM keyed k
 ), accepted AS (
-    INSERT INTO {raw} ({meta}, {raw_cols}, extra)
-    SELECT {meta}, {raw_cols}, extra FROM final WHERE cardinality(_reasons) = 0
-    RETURNING 1
+    INSERT INTO {raw} ({meta}, {cols}, extra)
+    SELECT {meta}, {cols}, extra FROM final WHERE cardinality(_reasons) = 0
 )
-INSERT INTO {quarantine} ({meta}, reasons, {raw_cols}, extra, malformed)
-SELECT {meta}, _reasons, {raw_text_out}, extra, malformed_detail FROM final WHERE cardinality(_reasons) > 0
-""").format(
-        type_errors=type_errors, month=sql.Literal(month), typed=typed, raw_text=raw_text, extra=extra,
-        stage=STAGE, stage_files=STAGE_FILES, malformed=malformed,
-        row_reasons=_reason_array([_case(r, spec) for r in row_rules]),
-        duplicate=_duplicate(spec, month),
-        duplicate_reasons=_reason_array([_case(r, spec) for r in duplicate_rules]),
-        raw=tables.raw_table(spec), quarantine=tables.quarantine_table(spec),
-        meta=meta_out, raw_cols=raw_cols, raw_text_out=raw_text_out,
-    )
-
-
-__all__ = ["judge_and_load", "stage_ddl", "STAGE", "STAGE_FILES", "DUPLICATE_REASON"]
+INSERT INTO {quarantine} ({meta}, reasons, {cols}, extra, malformed)
+SELECT {meta}, _reasons, {raw_text}, extra, malformed_detail FROM final WHERE cardinality(_reasons) > 0
+""").format(duplicates=DUPLICATES, earlier_month=_earlier_month(spec, month),
+            judged=judged(spec, suite, month, extra_columns, sql.SQL("true")),
+            duplicate_rules=duplicate_rules, raw=tables.raw_table(spec), quarantine=tables.quarantine_table(spec),
+            meta=meta, cols=cols, raw_text=raw_text)

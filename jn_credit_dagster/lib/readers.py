@@ -36,40 +36,50 @@ class Fingerprint:
 
 
 def fingerprint(path: Path, text: bool) -> Fingerprint:
-    """SHA-256 of the bytes and, for CSV/JSON, the encoding: UTF-8 (BOM or not), else GB18030.
-
-    GB18030 is a superset of GBK, so one decoder serves both. Both decoders run over the whole
-    file in the same pass as the hash: a file is UTF-8 only if all of it is.
-    """
+    """SHA-256 of the bytes and, for CSV/JSON, a first guess at the encoding from the first
+    megabyte: UTF-8 (BOM or not), else GB18030 (a superset of GBK, so one decoder serves both).
+    A guess that the rest of the file contradicts is caught where the file is read."""
     digest = hashlib.sha256()
-    candidates = {"utf-8": codecs.getincrementaldecoder("utf-8")(), "gb18030": codecs.getincrementaldecoder("gb18030")()}
     size, head = 0, b""
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             if not head:
-                head = chunk[:3]
+                head = chunk
             digest.update(chunk)
             size += len(chunk)
-            if text:
-                for name, decoder in list(candidates.items()):
-                    try:
-                        decoder.decode(chunk)
-                    except UnicodeDecodeError:
-                        del candidates[name]
     encoding = None
     if text:
-        for name, decoder in list(candidates.items()):
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                del candidates[name]
-        if "utf-8" in candidates:
-            encoding = "utf-8-sig" if head == codecs.BOM_UTF8 else "utf-8"
-        elif "gb18030" in candidates:
-            encoding = "gb18030"
-        else:
-            raise Unreadable("not text in UTF-8, GBK or GB18030")
+        encoding = "gb18030"
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+            encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+        except UnicodeDecodeError:
+            pass
     return Fingerprint(digest.hexdigest(), size, encoding)
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding of the whole file: UTF-8 only if all of it is, else GB18030, else Unreadable."""
+    candidates = {"utf-8": codecs.getincrementaldecoder("utf-8")(), "gb18030": codecs.getincrementaldecoder("gb18030")()}
+    head = b""
+    with open(path, "rb") as f:
+        while (chunk := f.read(CHUNK)) and candidates:
+            head = head or chunk[:3]
+            for name, decoder in list(candidates.items()):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    del candidates[name]
+    for name, decoder in list(candidates.items()):
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            del candidates[name]
+    if "utf-8" in candidates:
+        return "utf-8-sig" if head == codecs.BOM_UTF8 else "utf-8"
+    if "gb18030" in candidates:
+        return "gb18030"
+    raise Unreadable("not text in UTF-8, GBK or GB18030")
 
 
 @dataclass

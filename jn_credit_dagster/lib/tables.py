@@ -37,14 +37,20 @@ def trimmed(src: sql.Composable) -> sql.Composable:
 
 def typed_value(column: Column, src: sql.Composable) -> sql.Composable:
     """The normalised, typed value of a delivered text value (NULL when empty or unparseable)."""
-    v = trimmed(src)
+    return typed_value_of_trimmed(column, trimmed(src))
+
+
+def typed_value_of_trimmed(column: Column, v: sql.Composable) -> sql.Composable:
+    """As typed_value, for a value already trimmed (NULL when empty)."""
     synonyms = sql.SQL("{}::jsonb").format(sql.Literal(json.dumps(column.synonyms, ensure_ascii=False)))
     if column.type == "uscc":
         return sql.SQL("upper({})").format(v)
     if column.type == "code" and column.synonyms:
         return sql.SQL("jn.to_code({}, {})").format(v, synonyms)
-    if column.type == "code_list":
-        return sql.SQL("jn.to_code_list({}, {})").format(v, synonyms)
+    if column.type == "code_list":  # synonyms first: one 2019 value may stand for several items
+        for old, new in column.synonyms.items():
+            v = sql.SQL("replace({}, {}, {})").format(v, sql.Literal(old), sql.Literal(new))
+        return sql.SQL("jn.to_code_list({})").format(v)
     if column.type in PARSERS:
         return sql.SQL("jn.{}({})").format(sql.Identifier(PARSERS[column.type]), v)
     return v

@@ -1,29 +1,38 @@
 -- Parsing and validation used by the compiled rule SQL and by the GX suites.
 -- All are IMMUTABLE SQL functions so the planner can inline them into set-based statements.
 
+-- A real date from its parts, else NULL (make_date itself raises on 2020-02-30).
+CREATE OR REPLACE FUNCTION jn.ymd(y integer, m integer, d integer) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN y < 1 OR m NOT BETWEEN 1 AND 12 OR d NOT BETWEEN 1 AND 31 THEN NULL
+        WHEN d <= 28 THEN make_date(y, m, d)
+        WHEN d <= extract(day FROM make_date(y, m, 1) + interval '1 month - 1 day') THEN make_date(y, m, d)
+    END
+$$;
+
 -- Dates: YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (FEEDS.md); NULL when absent or not a real date.
+-- Single expressions without FROM, so that PostgreSQL inlines them into the judging statement.
 CREATE OR REPLACE FUNCTION jn.to_date(v text) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    -- nested CASEs: SQL does not promise the evaluation order of AND, and make_date raises
-    SELECT CASE WHEN m[1]::int >= 1 AND m[2]::int BETWEEN 1 AND 12 AND m[3]::int >= 1 THEN
-        CASE WHEN m[3]::int <= extract(day FROM make_date(m[1]::int, m[2]::int, 1)
-                                          + interval '1 month - 1 day')
-             THEN make_date(m[1]::int, m[2]::int, m[3]::int) END
+    SELECT CASE
+        WHEN v ~ '^\d{4}-\d{1,2}-\d{1,2}$'
+            THEN jn.ymd(split_part(v, '-', 1)::int, split_part(v, '-', 2)::int, split_part(v, '-', 3)::int)
+        WHEN v ~ '^\d{4}/\d{1,2}/\d{1,2}$'
+            THEN jn.ymd(split_part(v, '/', 1)::int, split_part(v, '/', 2)::int, split_part(v, '/', 3)::int)
+        WHEN v ~ '^\d{8}$'
+            THEN jn.ymd(substr(v, 1, 4)::int, substr(v, 5, 2)::int, substr(v, 7, 2)::int)
     END
-    FROM (SELECT COALESCE(regexp_match(v, '^(\d{4})-(\d{1,2})-(\d{1,2})$'),
-                          regexp_match(v, '^(\d{4})/(\d{1,2})/(\d{1,2})$'),
-                          regexp_match(v, '^(\d{4})(\d{2})(\d{2})$')) AS m) p
 $$;
 
 -- Months (账期): YYYY-MM or YYYY/MM, or a full date (an Excel date cell) taken as its month.
 CREATE OR REPLACE FUNCTION jn.to_month(v text) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
-        WHEN m IS NOT NULL THEN CASE WHEN m[1]::int >= 1 AND m[2]::int BETWEEN 1 AND 12
-                                     THEN make_date(m[1]::int, m[2]::int, 1) END
+        WHEN v ~ '^\d{4}[-/]\d{1,2}$'
+            THEN jn.ymd(substr(v, 1, 4)::int, substr(v, 6)::int, 1)
         ELSE date_trunc('month', jn.to_date(v))::date
     END
-    FROM (SELECT regexp_match(v, '^(\d{4})[-/](\d{1,2})$') AS m) p
 $$;
 
 -- Decimals: plain, with optional thousands separators.
@@ -54,16 +63,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT COALESCE(synonyms ->> v, v)
 $$;
 
--- A code list separated by ; or ；, each item trimmed and mapped through its synonyms (a
--- synonym may stand for several items, e.g. the 2019 处罚类别 values). NULL when empty.
-CREATE OR REPLACE FUNCTION jn.to_code_list(v text, synonyms jsonb) RETURNS text[]
+-- A code list separated by ; or ；: items trimmed, empties dropped; NULL when none.
+CREATE OR REPLACE FUNCTION jn.to_code_list(v text) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT NULLIF(ARRAY(
-        SELECT btrim(item)
-        FROM unnest(string_to_array(replace(v, '；', ';'), ';')) AS raw_item,
-             unnest(string_to_array(COALESCE(synonyms ->> btrim(raw_item), btrim(raw_item)), ';')) AS item
-        WHERE btrim(item) <> ''
-    ), '{}')
+    SELECT NULLIF(array_remove(string_to_array(
+        regexp_replace(replace(v, '；', ';'), '[\s\u3000]*;[\s\u3000]*', ';', 'g'), ';'), ''), '{}')
 $$;
 
 -- 统一社会信用代码, GB 32100-2015: 18 characters of 0-9A-HJ-NPQRTUWXY, a 6-digit division
