@@ -512,6 +512,17 @@ class Manifest:
         s = self.data["summary"].setdefault(month, {}).setdefault(unit, {}).setdefault(feed, {})
         s[kind] = s.get(kind, 0) + n
 
+    def merge(self, part: dict):
+        """Append another manifest's entries (a month generated elsewhere)."""
+        for key, value in part.items():
+            if isinstance(value, list) and key != "months":
+                self.data[key].extend(value)
+        for month, units in part["summary"].items():
+            for unit, feeds in units.items():
+                for feed, kinds in feeds.items():
+                    for kind, n in kinds.items():
+                        self.count(month, unit, feed, kind, n)
+
     def add(self, section: str, entry: dict, kind: str | None = None):
         self.data[section].append(entry)
         if kind:

@@ -7,6 +7,7 @@ the registry of any month can be streamed and any feed can refer to any subject.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -157,6 +158,7 @@ class Population:
 
     def __init__(self, seed: int, scale: str):
         self.seed = seed
+        self._key = f"{seed}\x1fsubject\x1f"  # == seeding.bits(seed, "subject", kind, index), inlined: hot path
         factor = {"city": 1.0, "small": 0.01}[scale]
         self.counts = {k: (max(1, round(base * factor)), growth * factor) for k, (base, growth) in CITY_COUNTS.items()}
 
@@ -178,8 +180,8 @@ class Population:
         return dt.date(1985, 1, 1) + dt.timedelta(days=b.below(365 * 30))
 
     def subject(self, kind: str, index: int) -> Subject:
-        b = Bits(bits(self.seed, "subject", kind, index))
-        district = _district_for(index % 1000)
+        b = Bits(int.from_bytes(hashlib.blake2b(f"{self._key}{kind}\x1f{index}".encode(), digest_size=64).digest(), "big"))
+        district = _RESIDUE_DISTRICT[index % 1000]
         established = self._established(kind, index, b)
         ended = end_status = None
         hazard = MONTHLY_EXIT.get(kind, 0.0005)

@@ -6,6 +6,8 @@ import datetime as dt
 import io
 import itertools
 import json
+import multiprocessing as mp
+import os
 import shutil
 import time
 from pathlib import Path
@@ -25,8 +27,14 @@ SCALES = {"small": 0.01, "city": 1.0}
 
 
 def generate(inbox: Path, first_month: str, last_month: str, *, scale: str = "small", seed: int = 0,
-             progress: Callable[[str], None] | None = None, rates: Rates | dict | None = None) -> dict:
-    """Write every feed of FEEDS.md for every month of the range into `inbox`; returns the manifest."""
+             progress: Callable[[str], None] | None = None, rates: Rates | dict | None = None,
+             workers: int | None = None) -> dict:
+    """Write every feed of FEEDS.md for every month of the range into `inbox`; returns the manifest.
+
+    Months are independent of each other (state feeds recompute their history from the seed), so
+    `workers` processes may generate them side by side; the files and manifest are the same either
+    way. Default: one process for a short `small` range, else up to four.
+    """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r} (small or city)")
     inbox = Path(inbox)
@@ -38,26 +46,53 @@ def generate(inbox: Path, first_month: str, last_month: str, *, scale: str = "sm
     ctx = Ctx(seed, scale, SCALES[scale], Population(seed, scale), months[0], rates)
     manifest = Manifest(seed, scale, [month_str(m) for m in months], rates)
     say = progress or (lambda _msg: None)
-    namer = _Namer()
-    started = time.monotonic()
-    for ym in months:
-        files = rows = 0
-        for feed in FEEDS.values():
-            for unit in DELIVERING.get(feed.name, feed.units):
-                batches = BUILDERS[feed.name](ctx, unit, ym, rng(seed, "plan", ym, unit, feed.name))
-                if not batches:
-                    continue
-                n_files, n_rows = _deliver(ctx, manifest, namer, inbox, ym, unit, feed,
-                                          sorted(batches, key=lambda b: b.date))
-                files, rows = files + n_files, rows + n_rows
-                if n_rows >= 100_000:
-                    say(f"{month_str(ym)} {unit}/{feed.name}: {n_rows:,} rows ({time.monotonic() - started:.0f}s)")
-        files += _break_files(ctx, manifest, namer, inbox, ym)
-        say(f"{month_str(ym)}: {files} files, {rows:,} rows ({time.monotonic() - started:.0f}s)")
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if scale == "city" or len(months) >= 6 else 1
+    workers = max(1, min(workers, len(months)))
+    if workers > 1 and "fork" in mp.get_all_start_methods():
+        global _JOB
+        _JOB = (ctx, inbox, say, time.monotonic())  # inherited by the forked workers
+        try:
+            with mp.get_context("fork").Pool(workers) as pool:
+                for part in pool.imap(_month_job, months):  # in month order: the manifest is the same
+                    manifest.merge(part)
+        finally:
+            _JOB = None
+    else:
+        started = time.monotonic()
+        for ym in months:
+            manifest.merge(_generate_month(ctx, inbox, ym, say, started))
     with open(inbox / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest.data, fh, ensure_ascii=False, indent=1)
         fh.write("\n")
     return manifest.data
+
+
+_JOB = None
+
+
+def _month_job(ym):
+    ctx, inbox, say, started = _JOB
+    return _generate_month(ctx, inbox, ym, say, started)
+
+
+def _generate_month(ctx: Ctx, inbox: Path, ym, say, started: float) -> dict:
+    """One month: every feed from every unit, then the month's whole-file breakage."""
+    part = Manifest(ctx.seed, ctx.scale, [], ctx.rates)
+    namer = _Namer()
+    files = rows = 0
+    for feed in FEEDS.values():
+        for unit in DELIVERING.get(feed.name, feed.units):
+            batches = BUILDERS[feed.name](ctx, unit, ym, rng(ctx.seed, "plan", ym, unit, feed.name))
+            if not batches:
+                continue
+            n_files, n_rows = _deliver(ctx, part, namer, inbox, ym, unit, feed, sorted(batches, key=lambda b: b.date))
+            files, rows = files + n_files, rows + n_rows
+            if n_rows >= 100_000:
+                say(f"{month_str(ym)} {unit}/{feed.name}: {n_rows:,} rows ({time.monotonic() - started:.0f}s)")
+    files += _break_files(ctx, part, namer, inbox, ym)
+    say(f"{month_str(ym)}: {files} files, {rows:,} rows ({time.monotonic() - started:.0f}s)")
+    return part.data
 
 
 class _Namer:

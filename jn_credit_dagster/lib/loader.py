@@ -147,13 +147,17 @@ class MonthLoader:
     def run(self) -> MonthResult:
         started = time.perf_counter()
         cur, spec = self.cur, self.spec
+        self._earlier_redeliveries = {}
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ingest:{spec.id}:{self.month}",))
         # One big statement per month: JIT compilation costs more than it saves here.
         cur.execute("SET LOCAL jit = off")
         cur.execute("SET LOCAL work_mem = '64MB'")
         for table in ("raw", "quarantine"):
             cur.execute(sql.SQL("DELETE FROM {} WHERE month = %s").format(sql.Identifier(table, spec.id)), (self.month,))
-        cur.execute("DELETE FROM ingest.ledger WHERE asset = %s AND month = %s", (spec.id, self.month))
+        # copies seen in later months stay noted on the rebuilt entries
+        cur.execute("DELETE FROM ingest.ledger WHERE asset = %s AND month = %s RETURNING sha256, redeliveries",
+                    (spec.id, self.month))
+        self._earlier_redeliveries = dict(cur.fetchall())
         for statement in judge.stage_ddl(spec):
             cur.execute(statement)
 
@@ -253,12 +257,13 @@ class MonthLoader:
         try:
             with open(d.path, "rb") as f:
                 self.cur.copy_expert(copy.as_string(self.cur), f, size=1 << 20)
+            rows = self.cur.rowcount
         except psycopg2.Error:
             self.cur.execute("ROLLBACK TO SAVEPOINT fast_copy")
             self.cur.execute(sql.SQL("DELETE FROM {} WHERE file_idx = %s").format(judge.STAGE_FILES), (idx,))
             return None
         self.cur.execute("RELEASE SAVEPOINT fast_copy")
-        return self.cur.rowcount
+        return rows
 
     def _copy(self, idx: int, d: Delivery, table: Table, sha: str) -> int:
         """The careful path: Python parses (any format), numbers records, skips blank ones and
@@ -284,4 +289,6 @@ class MonthLoader:
     def _record(self, d: Delivery, o: FileOutcome) -> None:
         ledger.record(self.cur, asset=self.spec.id, d=d, sha=o.sha256, status=o.status, archive_root=self.archive,
                       encoding=o.encoding, rows=o.rows, accepted=o.accepted, quarantined=o.quarantined,
-                      reason_code=o.reason_code, reason=o.reason, redeliveries=self._pending_redeliveries.get(o.sha256))
+                      reason_code=o.reason_code, reason=o.reason,
+                      redeliveries=list(dict.fromkeys(self._earlier_redeliveries.get(o.sha256, [])
+                                                      + self._pending_redeliveries.get(o.sha256, []))))

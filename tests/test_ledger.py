@@ -1,0 +1,136 @@
+"""Nothing lost: the ledger, byte-identical re-deliveries, corrections, state updates, repeated
+keys across deliveries and months, whole-file rejections, and the atomic month rebuild."""
+
+import shutil
+from pathlib import Path
+
+import psycopg2
+import pytest
+import yaml
+
+CASES = Path(__file__).parent / "cases"
+PENALTY = yaml.safe_load((CASES / "penalty.yaml").read_text(encoding="utf-8"))["good"]
+REGISTRY = yaml.safe_load((CASES / "registry.yaml").read_text(encoding="utf-8"))["good"]
+BLACKLIST = yaml.safe_load((CASES / "blacklist.yaml").read_text(encoding="utf-8"))["good"]
+
+
+def penalty(n, **changes):
+    return {**PENALTY, "行政处罚决定书文号": f"济任市监罚〔2020〕{n}号", **changes}
+
+
+def test_ledger_records_each_file(deliver, ingest, query):
+    deliver("amr", "2020-08", "penalty.20200820.csv", [penalty(1), penalty(2, 处罚决定日期="2020-09-01")])
+    ingest("penalty", "2020-08")
+    rows = query("SELECT unit, feed, month::text, delivery_date::text, rows, accepted, quarantined, status, encoding "
+                 "FROM ingest.ledger")
+    assert rows == [("amr", "penalty", "2020-08-01", "2020-08-20", 2, 1, 1, "loaded", "utf-8")]
+
+
+def test_byte_identical_redelivery_is_a_no_op(deliver, inbox, ingest, query):
+    first = deliver("amr", "2020-08", "penalty.20200820.csv", [penalty(1), penalty(2)])
+    shutil.copy(first, inbox / "amr" / "2020-08" / "penalty.20200825.csv")  # the same bytes again
+    later = inbox / "amr" / "2020-09" / "penalty.20200903.csv"
+    later.parent.mkdir(parents=True)
+    shutil.copy(first, later)  # and again in the next month's folder
+    result = ingest("penalty", "2020-08")
+    assert (result.accepted, result.quarantined, result.count("redelivery")) == (2, 0, 1)
+    assert ingest("penalty", "2020-09").rows == 0
+    assert ingest("penalty", "2020-08").accepted == 2  # and re-materializing changes nothing
+    assert query("SELECT count(*) FROM raw.penalty") == [(2,)]
+    assert query("SELECT path, redeliveries FROM ingest.ledger") == [
+        ("amr/2020-08/penalty.20200820.csv", ["amr/2020-08/penalty.20200825.csv", "amr/2020-09/penalty.20200903.csv"])]
+
+
+def test_repeated_key_of_an_accepted_row_is_a_duplicate(deliver, ingest, query):
+    deliver("amr", "2020-07", "penalty.20200731.csv", [penalty(1, 处罚决定日期="2020-07-20")])
+    deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(2), penalty(2, 处罚内容="重复"), penalty(1)])
+    deliver("amr", "2020-08", "penalty.20200820.csv", [penalty(2, 备注="第三次")])
+    ingest("penalty", "2020-07")
+    result = ingest("penalty", "2020-08")
+    assert (result.accepted, result.quarantined) == (1, 3)
+    assert query("SELECT l.path, q.row_no, q.reasons FROM quarantine.penalty q JOIN ingest.ledger l "
+                 "ON l.sha256 = q.file_sha256 ORDER BY 1, 2") == [
+        ("amr/2020-08/penalty.20200815.csv", 2, ["duplicate_key"]),
+        ("amr/2020-08/penalty.20200815.csv", 3, ["duplicate_key"]),
+        ("amr/2020-08/penalty.20200820.csv", 1, ["duplicate_key"]),
+    ]
+
+
+def test_correction_of_a_quarantined_row_is_judged_on_its_own(deliver, ingest, query):
+    deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(1, **{"罚款金额（万元）": ""})])
+    deliver("amr", "2020-08", "penalty.20200817.csv", [penalty(1)])  # the corrected row, same key
+    result = ingest("penalty", "2020-08")
+    assert (result.accepted, result.quarantined) == (1, 1)
+    assert query("SELECT reasons FROM quarantine.penalty") == [(["required:罚款金额（万元）"],)]
+    assert query("SELECT delivery_date::text FROM raw.penalty") == [("2020-08-17",)]
+
+
+def test_state_feed_keeps_every_update(deliver, ingest, query):
+    deliver("court", "2020-08", "blacklist.20200810.csv", [BLACKLIST])
+    deliver("court", "2020-09", "blacklist.20200905.csv",
+            [dict(BLACKLIST, 移出日期="2020-09-01", 移出事由="已履行义务")])
+    ingest("blacklist", "2020-08")
+    ingest("blacklist", "2020-09")
+    assert query("SELECT month::text, removed_on::text FROM raw.blacklist ORDER BY month") == [
+        ("2020-08-01", None), ("2020-09-01", "2020-09-01")]
+
+
+def test_snapshot_feed_keeps_each_delivery(deliver, ingest, query):
+    deliver("amr", "2020-08", "registry.20200805.csv", [REGISTRY])
+    deliver("amr", "2020-08", "registry.20200820.2.csv", [REGISTRY, dict(REGISTRY, 统一社会信用代码="92370811MA3D9W1E2A")])
+    assert ingest("registry", "2020-08").accepted == 3
+    assert query("SELECT seq, count(*) FROM raw.registry GROUP BY 1 ORDER BY 1") == [(1, 1), (2, 2)]
+
+
+REJECTIONS = [
+    ("court", "registry.20200820.csv", "unit_not_allowed"),
+    ("nobody", "penalty.20200820.csv", "unknown_unit"),
+]
+
+
+@pytest.mark.parametrize("unit, name, code", REJECTIONS)
+def test_rejected_by_unit(unit, name, code, deliver, ingest, query, tmp_path):
+    feed = name.split(".")[0]
+    deliver(unit, "2020-08", name, [REGISTRY if feed == "registry" else penalty(1)])
+    result = ingest(feed, "2020-08")
+    assert (result.rows, result.count("rejected")) == (0, 1)
+    (reason_code, archived), = query("SELECT reason_code, archived_path FROM ingest.ledger")
+    assert reason_code == code and Path(archived).read_bytes() == (tmp_path / "inbox" / unit / "2020-08" / name).read_bytes()
+
+
+def test_rejected_whole_files(inbox, deliver, ingest, query):
+    month = inbox / "amr" / "2020-08"
+    deliver("amr", "2020-08", "penalty.20200801.csv", [{k: v for k, v in penalty(1).items() if k != "处罚机关"}])
+    deliver("amr", "2020-08", "penalty.20200802.csv", [], header=list(PENALTY))  # header only
+    (month / "penalty.20200803.csv").write_bytes(b"")  # nothing at all
+    (month / "penalty.20200804.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    (month / "penalty.20200805.csv").write_bytes("行政相对人名称\n".encode() + b"\xff\xfe\xfa\x80\x81\n")
+    (month / "penalty.20200806.json").write_text('{"not": "an array"}', encoding="utf-8")
+    result = ingest("penalty", "2020-08")
+    assert result.rows == 0
+    got = {r[0].rsplit("/", 1)[1]: r[1] for r in query("SELECT path, reason_code, reason FROM ingest.ledger")}
+    assert got == {
+        "penalty.20200801.csv": "missing_columns", "penalty.20200802.csv": "empty", "penalty.20200803.csv": "unreadable",
+        "penalty.20200804.xlsx": "unreadable", "penalty.20200805.csv": "unreadable", "penalty.20200806.json": "unreadable",
+    }
+    assert "处罚机关" in query("SELECT reason FROM ingest.ledger WHERE reason_code = 'missing_columns'")[0][0]
+    assert all(Path(p).exists() for (p,) in query("SELECT archived_path FROM ingest.ledger"))
+
+
+def test_a_failure_midway_leaves_the_previous_month_visible(deliver, ingest, query, db):
+    deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(1), penalty(2)])
+    ingest("penalty", "2020-08")
+    before = query("SELECT row_no, decision_no FROM raw.penalty ORDER BY 1"), query("SELECT sha256, path FROM ingest.ledger")
+    # A real failure inside the load: the server refuses one row of the next delivery.
+    query("CREATE FUNCTION public.boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "IF NEW.subject_name = 'BOOM' THEN RAISE EXCEPTION 'disk full (simulated by a trigger)'; END IF; RETURN NEW; END $$")
+    query("CREATE TRIGGER boom BEFORE INSERT ON raw.penalty FOR EACH ROW EXECUTE FUNCTION public.boom()")
+    try:
+        deliver("amr", "2020-08", "penalty.20200820.csv", [penalty(3), penalty(4, 行政相对人名称="BOOM")])
+        with pytest.raises(psycopg2.errors.RaiseException):
+            ingest("penalty", "2020-08")
+        assert (query("SELECT row_no, decision_no FROM raw.penalty ORDER BY 1"),
+                query("SELECT sha256, path FROM ingest.ledger")) == before
+    finally:
+        query("DROP TRIGGER boom ON raw.penalty")
+        query("DROP FUNCTION public.boom()")
