@@ -36,8 +36,8 @@ class Inbox(dg.ConfigurableResource):
     def root(self) -> Path:
         folder = self.path or os.environ.get("JN_CREDIT_INBOX")
         if not folder:
-            raise dg.Failure("no inbox: set JN_CREDIT_INBOX or pass --inbox")
+            raise dg.Failure("no inbox: set JN_CREDIT_INBOX or pass --inbox", allow_retries=False)
         root = Path(folder).expanduser().resolve()
         if not root.is_dir():
-            raise dg.Failure(f"inbox {root} is not a folder")
+            raise dg.Failure(f"inbox {root} is not a folder", allow_retries=False)
         return root

@@ -277,10 +277,6 @@ def _negative(col):
     return make
 
 
-def _not_owner(row, env_r):
-    return None  # replaced per unit in injectors_for
-
-
 def _outside_month(row, env):
     first = dt.date(env.ym[0], env.ym[1], 1)
     row["活动日期"] = first - _days(env.r, 1, 40) if env.r.random() < 0.6 else first + dt.timedelta(days=32 + env.r.randint(0, 20))
@@ -473,8 +469,7 @@ INJECTORS = {
     ],
     "self_report": [
         blank("填报值"),
-        bad_code("指标编号", ("I03", "I40", "I-01")),
-        bad_value("填报值", ("很好", "已完成", "良")),
+        bad_code("指标编号", ("I03", "I40", "I-01")),  # I03 is computed from data, not self-reported
     ],
 }
 for _bill in ("water_bill", "power_bill", "gas_bill"):
@@ -498,7 +493,21 @@ def has_prohibited(feed: str) -> bool:
 
 
 class Manifest:
-    """Everything injected, in the order it was written."""
+    """Everything injected, in the order it was written (<inbox>/manifest.json).
+
+    Paths are relative to the inbox; row_no is the 1-based data record (header excluded; JSON: array
+    index; xlsx: data row). Sections:
+      deliveries     every file: month, unit, feed, file, format, encoding, delivered, rows, late
+                     (None unless the feed is due by the 25th), rows_over_7_workdays (license/penalty),
+                     redelivery_of / expected_rejection where they apply
+      row_defects    month, unit, feed, file, row_no, kind, expected_reasons (codes of the engine)
+      file_defects   month, unit, feed (None for an unknown feed), file, expected_rejection
+      redeliveries   month, unit, feed, file, redelivery_of (byte-identical earlier file)
+      corrections    month, unit, feed, key, original {file, row_no} (quarantined), correction {file, row_no}
+      state_updates  month, unit, feed, kind, key, file, row_no (+ of_unit for joint_case feedback)
+      findings       accepted rows that indicators must notice: registry 重码 (kind uscc_duplicate)
+      summary        month → unit → feed → kind → count, over all of the above
+    """
 
     def __init__(self, seed: int, scale: str, months: list[str], rates: Rates):
         self.data = {

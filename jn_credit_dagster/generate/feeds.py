@@ -17,7 +17,7 @@ from .calendar import (add_months, add_workdays, first_day, is_workday, last_day
                        workday_on_or_after)
 from .context import Ctx, authority, doc_abbr, unit_district
 from .deliveries import Batch, batch_dates, date_in
-from .identities import KIND_NO, KINDS, Subject, break_uscc, person
+from .identities import KIND_NO, KINDS, break_uscc, person
 from .seeding import Bits, bits, rng, unit_float
 from .spec import ACTIVITY_UNITS, ALL_UNITS, BLACKLIST_OWNERS, SELF_REPORT, UNIT_NAME
 
@@ -331,7 +331,8 @@ def build_xyd_loan(ctx, unit, ym, r):
         lent = date_in(rr, ym, day)
         amount = round(math.exp(rr.uniform(math.log(10), math.log(5000))) if kind == "91" else rr.uniform(5, 100), 2)
         return {"贷款编号": f"{ym[0]}{ym[1]:02d}{ALL_UNITS.index(unit):02d}{seq:06d}", "统一社会信用代码": s.uscc,
-                "企业名称": s.name, "金融机构": bank, "贷款产品": rr.choice(N.LOAN_PRODUCTS) or None,
+                "企业名称": s.name, "金融机构": bank,
+                "贷款产品": (rr.choice(N.LOAN_PRODUCTS) if kind == "91" else rr.choice(("个体工商户经营贷", "信易贷", ""))) or None,
                 "放款金额（万元）": amount, "放款日期": lent,
                 "到期日期": lent + dt.timedelta(days=30 * rr.choice((6, 12, 12, 24, 36))),
                 "放款渠道": rr.choices(("全国信易贷平台", "地方信易贷平台", "线下"), (35, 35, 30))[0],
@@ -445,8 +446,8 @@ def build_blacklist(ctx, unit, ym, r):
         row = {k: v for k, v in rec.items() if not k.startswith("_")}
         row["移出日期"] = row["移出事由"] = None
         now = month_index(ym_)
-        if exit_idx < now:
-            return (None, None, False) if not ctx.is_first(ym_) else (None, None, False)
+        if exit_idx < now:  # off the list before this month
+            return None, None, False
         if exit_idx == now:
             lo = max(first_day(ym_), rec["列入日期"])
             hi = min(last_day(ym_), day)
@@ -540,17 +541,10 @@ def build_arrears(ctx, unit, ym, r):
         row["已清偿金额（万元）"] = paid
         row["截至日期"] = min(last_day(ym_), day)
         kind = "arrears_repaid" if paid >= rec["欠款金额（万元）"] else "arrears_payment"
-        return row, kind, paid != before and month_index(rec["_born"]) < now or True
-    # the ledger is re-sent whole every month (a 台账), so every open row is "changed"
-    def state_row_flag(rec, ym_, day):
-        row, kind, _ = state_row(rec, ym_, day)
-        if row is None:
-            return row, None, False
-        now = month_index(ym_)
-        changed_pay = month_index(rec["_born"]) < now and repaid(rec, now) != repaid(rec, now - 1)
-        return row, (kind if changed_pay else None), True
+        # the ledger (台账) is re-sent whole every month; only a payment is a state update
+        return row, (kind if paid != before else None), True
     return _state_batch(ctx, unit, "arrears", ym, 36,
-                        lambda born: _cohort_records(ctx, "arrears", unit, born, 6, 0.6, make), state_row_flag)
+                        lambda born: _cohort_records(ctx, "arrears", unit, born, 6, 0.6, make), state_row)
 
 
 def build_customs_aeo(ctx, unit, ym, r):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from jn_credit_dagster.lib.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
 
 from . import names as N
-from .calendar import add_months, first_day, last_day, month_index
+from .calendar import first_day, last_day, month_index
 from .seeding import Bits, bits
 
 _GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
@@ -114,7 +114,7 @@ NEW_STYLE = {"91": "MA", "92": "MA", "93": "MA", "51": "MJ", "52": "MJ", "53": "
 
 # City-scale counts at 2020-12 and monthly growth (Jining: ~200k enterprises, 600k 个体, 18k 合作社).
 CITY_COUNTS = {
-    "91": (232_000, 2_100), "92": (690_000, 5_800), "93": (19_000, 45), "11": (1_300, 0), "12": (2_600, 2),
+    "91": (240_000, 2_100), "92": (740_000, 5_800), "93": (19_500, 45), "11": (1_300, 0), "12": (2_600, 2),
     "13": (40, 0), "31": (130, 1), "32": (13, 0), "33": (90, 0), "51": (950, 4), "52": (1_400, 6),
     "53": (30, 0), "71": (260, 0), "81": (2_800, 8), "A1": (8, 0), "N1": (300, 0), "N2": (6_200, 0),
     "N3": (150, 0), "Y1": (60, 0),
@@ -139,10 +139,6 @@ class Subject:
 
     def status_on(self, day: dt.date) -> str:
         return self.end_status if self.ended and self.ended <= day else "存续"
-
-
-def _district_for(residue: int) -> str:
-    return _RESIDUE_DISTRICT[residue]
 
 
 # Subject index i lies in district _RESIDUE_DISTRICT[i % 1000]: lets feeds draw a subject of a given county.
@@ -293,6 +289,3 @@ def person(seed: int, key, district: str, today: dt.date) -> tuple[str, str]:
     birth = today - dt.timedelta(days=365 * 18 + b.below(365 * 62))
     return name, make_id(area, birth, b.below(1000), male)
 
-
-def unit_month(ym: tuple[int, int], n: int) -> tuple[int, int]:
-    return add_months(ym, n)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import itertools
 import json
 import multiprocessing as mp
@@ -20,7 +19,7 @@ from .dirt import BULK_FEEDS, FILE_BREAKAGES, Env, Manifest, Rates, has_prohibit
 from .feeds import BUILDERS, DELIVERING, _bill_row
 from .identities import Population
 from .seeding import rng
-from .spec import ALL_UNITS, DUE, FEEDS
+from .spec import DUE, FEEDS
 from .writers import FORMATS, Style, write, write_csv, write_xlsx
 
 SCALES = {"small": 0.01, "city": 1.0}

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Iterable
 
 import openpyxl
-from openpyxl.packaging.core import DocumentProperties  # noqa: F401  (documents what we overwrite)
 from openpyxl.xml.functions import tostring
 
 FORMATS = {  # format key → (extension, text encoding)
