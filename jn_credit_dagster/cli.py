@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .lib import paths
+from .lib import database, paths
 from .lib.inbox import parse_month
 
 
@@ -23,6 +23,9 @@ def _environment(args) -> None:
         os.environ["JN_CREDIT_INBOX"] = str(inbox)
     dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths.home() / "dagster")))
     dagster_home.mkdir(parents=True, exist_ok=True)
+    # Start the embedded server (if that is the warehouse) once, here, and hand its URL to every
+    # step and child process: they share one server that lives as long as this command.
+    os.environ["DATABASE_URL"] = database.resolve_url()
 
 
 def run_month(month: str, tags: dict | None = None):

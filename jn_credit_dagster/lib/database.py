@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import time
 from functools import cache
+from pathlib import Path
 
 import sqlalchemy as sa
 from psycopg2 import sql
@@ -26,13 +28,24 @@ def resolve_url(explicit: str | None = None) -> str:
 
 
 @cache
-def _embedded_url(pgdata: str) -> str:
+def _embedded_url(pgdata: str, attempts: int = 3) -> str:
     import pgserver  # imported here: starting a server is not something importing this module does
 
     os.makedirs(pgdata, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    _servers.append(server)  # keep a handle: the server stops when the last one goes
-    return server.get_uri()
+    for attempt in range(1, attempts + 1):
+        try:
+            server = pgserver.get_server(pgdata, cleanup_mode="stop")
+            url = server.get_uri()
+        except Exception:  # noqa: BLE001 - pg_ctl gives up after 10 s on a busy machine; the server may still come up
+            # pgserver keeps a half-started handle; drop it so the next attempt looks afresh
+            pgserver.PostgresServer._instances.pop(Path(pgdata), None)
+            if attempt == attempts:
+                raise
+            time.sleep(2 * attempt)
+        else:
+            _servers.append(server)  # keep a handle: the server stops when the last one goes
+            return url
+    raise AssertionError("unreachable")
 
 
 _servers: list = []

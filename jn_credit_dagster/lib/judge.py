@@ -101,6 +101,17 @@ FROM (
             stage=STAGE, stage_files=STAGE_FILES, where=where)
 
 
+def has_repeated_keys(spec: FeedSpec) -> sql.Composable | None:
+    """Whether any key occurs twice in this month's staged rows: most months none does, and
+    then the duplicate pass is skipped."""
+    if not spec.checks_duplicates:
+        return None
+    key = [tables.typed_value(spec.column(k), sql.SQL("s.{}").format(I(k))) for k in spec.key]
+    scope = [sql.SQL("s.file_idx")] if spec.kind == "snapshot" else []
+    return sql.SQL("SELECT EXISTS (SELECT 1 FROM {} s GROUP BY {} HAVING count(*) > 1)").format(
+        STAGE, sql.SQL(", ").join(scope + key))
+
+
 def find_duplicates(spec: FeedSpec, suite: Suite, month: dt.date, extra_columns: int) -> sql.Composable | None:
     """Fill stage_duplicates with the rows repeating the key of an earlier correct row of this
     month (in file, then row order; files are numbered in delivery order). Only rows whose key

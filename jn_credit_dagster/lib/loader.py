@@ -170,9 +170,9 @@ class MonthLoader:
                 staged.append((delivery, outcome))
 
         if staged:
-            duplicates = judge.find_duplicates(spec, self.suite, self.month, self.extra_columns)
-            if duplicates is not None:
-                cur.execute(duplicates)
+            repeated = judge.has_repeated_keys(spec)
+            if repeated is not None and (cur.execute(repeated) or cur.fetchone()[0]):
+                cur.execute(judge.find_duplicates(spec, self.suite, self.month, self.extra_columns))
             cur.execute(judge.judge_and_load(spec, self.suite, self.month, self.extra_columns))
             self._count(staged)
         for delivery, outcome in zip(deliveries, self.result.files):

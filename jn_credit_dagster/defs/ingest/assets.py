@@ -23,7 +23,7 @@ def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
         group_name="ingest",
         partitions_def=partitions.monthly(),
         deps=[INBOX_KEY],
-        kinds={"postgres", "csv", "excel"},
+        kinds={"postgres", "great_expectations", "csv"},
         owners=[f"team:{u}" for u in units],
         tags={"feed_kind": spec.kind, "units": "any" if not units else "listed"},
         retry_policy=DB_RETRY,
