@@ -23,6 +23,7 @@ def _environment(args) -> None:
         os.environ["JN_CREDIT_INBOX"] = str(inbox)
     dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths.home() / "dagster")))
     dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").touch()  # the default local instance, said explicitly
     # Start the embedded server (if that is the warehouse) once, here, and hand its URL to every
     # step and child process: they share one server that lives as long as this command.
     os.environ["DATABASE_URL"] = database.resolve_url()
@@ -74,11 +75,21 @@ def cmd_run(args) -> int:
 
 
 def cmd_dev(args) -> int:
+    """The Dagster UI and the daemon (schedules, sensors, run queue) on workspace.yaml, in the
+    foreground until interrupted — what `dagster dev` does, from the non-superseded commands."""
     _environment(args)
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(paths.PROJECT_ROOT / "workspace.yaml"),
-               "--port", str(args.port)]
-    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
-    return subprocess.call(command, cwd=paths.PROJECT_ROOT)
+    workspace = str(paths.PROJECT_ROOT / "workspace.yaml")
+    scripts = Path(sys.executable).parent
+    daemon = subprocess.Popen([str(scripts / "dagster-daemon"), "run", "-w", workspace], cwd=paths.PROJECT_ROOT)
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
+    try:
+        return subprocess.call([str(scripts / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1",
+                                "-p", str(args.port)], cwd=paths.PROJECT_ROOT)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
 
 
 def cmd_generate(args) -> int:
