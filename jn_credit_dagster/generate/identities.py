@@ -18,11 +18,12 @@ from .calendar import first_day, last_day, month_index
 from .seeding import Bits, bits
 
 _GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+_GB11714_VALUE = {c: int(c) if c.isdigit() else ord(c) - 55 for c in USCC_ALPHABET}  # A=10 … Y=34
 
 
 def org_code(body8: str) -> str:
     """GB 11714 organisation code: 8 characters and their check character."""
-    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body8, _GB11714_WEIGHTS))
+    total = sum(_GB11714_VALUE[c] * w for c, w in zip(body8, _GB11714_WEIGHTS))
     c = 11 - total % 11
     return body8 + ("X" if c == 10 else "0" if c == 11 else str(c))
 
