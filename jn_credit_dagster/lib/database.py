@@ -65,6 +65,12 @@ def transaction(url: str):
     """A psycopg2 cursor in one transaction on an up-to-date schema: committed on success,
     rolled back on any error."""
     ensure_schema(url)
+    with _transaction(url) as cursor:
+        yield cursor
+
+
+@contextlib.contextmanager
+def _transaction(url: str):
     connection = engine(url).raw_connection()
     try:
         with connection.cursor() as cursor:
@@ -90,24 +96,16 @@ def ensure_schema(url: str) -> None:
 
     An advisory lock keeps concurrent runs (several Dagster steps at once) from racing on DDL.
     """
-    connection = engine(url).raw_connection()
-    try:
-        with connection.cursor() as cur:
-            rendered = [s if isinstance(s, str) else s.as_string(cur) for s in schema_statements()]
-            fingerprint = hashlib.sha256("\n;\n".join(rendered).encode()).hexdigest()
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('jn_credit:schema'))")
-            cur.execute("CREATE SCHEMA IF NOT EXISTS jn; "
-                        "CREATE TABLE IF NOT EXISTS jn.schema_state (fingerprint text NOT NULL)")
-            cur.execute("SELECT fingerprint FROM jn.schema_state")
-            row = cur.fetchone()
-            if row is None or row[0] != fingerprint:
-                for statement in rendered:
-                    cur.execute(statement)
-                cur.execute("DELETE FROM jn.schema_state")
-                cur.execute("INSERT INTO jn.schema_state VALUES (%s)", (fingerprint,))
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    finally:
-        connection.close()
+    with _transaction(url) as cur:
+        rendered = [s if isinstance(s, str) else s.as_string(cur) for s in schema_statements()]
+        fingerprint = hashlib.sha256("\n;\n".join(rendered).encode()).hexdigest()
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('jn_credit:schema'))")
+        cur.execute("CREATE SCHEMA IF NOT EXISTS jn; "
+                    "CREATE TABLE IF NOT EXISTS jn.schema_state (fingerprint text NOT NULL)")
+        cur.execute("SELECT fingerprint FROM jn.schema_state")
+        row = cur.fetchone()
+        if row is None or row[0] != fingerprint:
+            for statement in rendered:
+                cur.execute(statement)
+            cur.execute("DELETE FROM jn.schema_state")
+            cur.execute("INSERT INTO jn.schema_state VALUES (%s)", (fingerprint,))
