@@ -116,7 +116,7 @@ def cmd_demo(args) -> int:
     _environment(args)
     os.environ["JN_CREDIT_INBOX"] = str(inbox)
     print(f"generating a small sample city {start:%Y-%m}…{args.month} in {inbox}")
-    generate(inbox, f"{start:%Y-%m}", args.month, scale="small", seed=args.seed)
+    generate(inbox, f"{start:%Y-%m}", args.month, scale="small", seed=args.seed, overwrite=True)
     month = start
     while month <= end:
         result = run_month(f"{month:%Y-%m}", tags={"trigger": "demo"})

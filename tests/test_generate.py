@@ -294,7 +294,7 @@ def check_row(feed: str, unit: str, month: str, delivered: dt.date, row: dict) -
         for col, v in (("应缴金额（元）", due), ("实缴金额（元）", paid), ("欠费金额（元）", owed), ("连续欠费月数", months)):
             if v is not None and v < 0:
                 reasons.add(f"out_of_range:{col}")
-        if None not in (due, paid, owed) and paid <= due and owed >= 0 and abs(owed - (due - paid)) > 0.01:
+        if None not in (due, paid, owed) and paid <= due and abs(owed - (due - paid)) > 0.01:
             reasons.add("inconsistent:欠费金额（元）")
     if feed == "logistics":
         v = number("涉及金额（元）")
@@ -569,3 +569,16 @@ def test_volumes_and_units_of_measure(inbox):
     fines = [as_number(r["罚款金额（万元）"]) for d in m["deliveries"] if d["feed"] == "penalty" and d["format"]
              for r in records(path / d["file"]) if not empty(r.get("罚款金额（万元）"))]
     assert sorted(f for f in fines if f is not None)[len(fines) // 2] < 5  # 万元: a typical fine is a few thousand 元
+
+
+def test_inbox_must_be_new_unless_overwriting_a_sample(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("not a sample")
+    with pytest.raises(FileExistsError):
+        generate(tmp_path / "mine", "2020-09", "2020-09", overwrite=True)  # never deletes foreign files
+    sample = tmp_path / "sample"
+    generate(sample, "2020-09", "2020-09", rates={"file_breakage": 0.0})
+    with pytest.raises(FileExistsError):
+        generate(sample, "2020-09", "2020-09")
+    generate(sample, "2020-10", "2020-10", overwrite=True)
+    assert sorted(p.name for p in (sample / "amr").iterdir()) == ["2020-10"]

@@ -401,8 +401,8 @@ def _plain(v):
     return v.isoformat() if isinstance(v, dt.date) else v
 
 
-def _exit_month(born, u: float, hazard: float):
-    """Month index offset (≥1) at which a record born in `born` changes state, by a monthly hazard."""
+def _exit_month(u: float, hazard: float) -> int:
+    """Months (≥1) until a record changes state, by a monthly hazard (u uniform in [0, 1))."""
     return math.floor(math.log(1 - u) / math.log(1 - hazard)) + 1
 
 
@@ -430,7 +430,7 @@ def _blacklist_cohort(ctx, unit, list_type, born):
         rec.update({"名单类型": list_type, "列入日期": listed, "列入机关": UNIT_NAME[unit] if unit != "court" else r.choice(
             ("济宁市中级人民法院", "任城区人民法院", "邹城市人民法院", "曲阜市人民法院", "嘉祥县人民法院", "梁山县人民法院")),
             "列入事由": N.BLACKLIST_REASONS[list_type], "列入依据": f"《{N.LIST_TYPE_NAME[list_type]}管理办法》" if r.random() < 0.7 else None,
-            "_exit": month_index(born) + _exit_month(born, r.random(), 0.05 if list_type in ("01", "09") else 0.025),
+            "_exit": month_index(born) + _exit_month(r.random(), 0.05 if list_type in ("01", "09") else 0.025),
             "_exit_u": r.random(), "_key": ("名单类型", "统一社会信用代码" if rec["统一社会信用代码"] else "证件号码", "列入日期")})
         out.append(rec)
     return out
@@ -499,7 +499,7 @@ def build_xyd_registration(ctx, unit, ym, r):
     def make(rr, born, day, k):
         s = ctx.pop.pick(ctx.bits(rr), born, "91" if rr.random() < 0.9 else "93")
         return {"统一社会信用代码": s.uscc, "企业名称": s.name, "注册平台": platform, "注册日期": date_in(rr, born, day),
-                "_end": month_index(born) + _exit_month(born, rr.random(), 0.01), "_key": ("统一社会信用代码", "注册平台")}
+                "_end": month_index(born) + _exit_month(rr.random(), 0.01), "_key": ("统一社会信用代码", "注册平台")}
 
     def state_row(rec, ym_, day):
         now = month_index(ym_)
@@ -552,7 +552,7 @@ def build_customs_aeo(ctx, unit, ym, r):
         s = ctx.pop.pick(ctx.bits(rr), born, "91")
         kind = rr.choices(("高级认证企业", "其他注册登记和备案企业", "失信企业"), (4, 94, 2))[0]
         return {"统一社会信用代码": s.uscc, "企业名称": s.name, "认证类型": kind, "认证日期": date_in(rr, born, day),
-                "_end": month_index(born) + _exit_month(born, rr.random(), 0.01), "_key": ("统一社会信用代码",)}
+                "_end": month_index(born) + _exit_month(rr.random(), 0.01), "_key": ("统一社会信用代码",)}
 
     def state_row(rec, ym_, day):
         now = month_index(ym_)
@@ -796,7 +796,7 @@ def build_service_item(ctx, unit, ym, r):
     n_items = max(60, n_items)
     adopt = 0.7 + 0.02 * max(0, min(12, month_index(ym) - month_index((2020, 1))))  # commitment spreads through 2020
 
-    def one(i):
+    def one(i, adopt):
         b = Bits(bits(ctx.seed, "service-item", i))
         dept = b.below(len(SERVICE_DEPTS))
         lawful = "是" if b.unit() < 0.3 else "否"
@@ -804,16 +804,16 @@ def build_service_item(ctx, unit, ym, r):
         return {"事项编码": f"3708{dept:02d}{i:06d}", "事项名称": f"{b.pick(N.TRADES)}{b.pick(SERVICE_ACTS)}",
                 "实施单位": f"济宁市{SERVICE_DEPTS[dept]}", "是否法定可承诺": lawful, "是否实行信用承诺": uses}
 
-    def rows_for(day):
+    def rows_for(adopt):
         def rows():
             for i in range(n_items):
-                yield one(i), None
+                yield one(i, adopt), None
         return rows
     day, _ = ctx.plan_date(unit, "service_item", ym)
-    out = [Batch(day, rows_for(day), n_items)]
-    if r.random() < ctx.rates.extra_delivery:  # a replacement snapshot later in the month
-        out.append(Batch(workday_on_or_after(day + dt.timedelta(days=r.randint(1, 5))), rows_for(day), n_items,
-                         tags={"replaces_earlier": True}))
+    out = [Batch(day, rows_for(adopt), n_items)]
+    if r.random() < ctx.rates.extra_delivery:  # a replacement snapshot later in the month: a few more adopted
+        out.append(Batch(workday_on_or_after(day + dt.timedelta(days=r.randint(1, 5))), rows_for(adopt + 0.03),
+                         n_items, tags={"replaces_earlier": True}))
     return out
 
 

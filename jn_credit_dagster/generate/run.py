@@ -27,18 +27,27 @@ SCALES = {"small": 0.01, "city": 1.0}
 
 def generate(inbox: Path, first_month: str, last_month: str, *, scale: str = "small", seed: int = 0,
              progress: Callable[[str], None] | None = None, rates: Rates | dict | None = None,
-             workers: int | None = None) -> dict:
+             workers: int | None = None, overwrite: bool = False) -> dict:
     """Write every feed of FEEDS.md for every month of the range into `inbox`; returns the manifest.
 
     Months are independent of each other (state feeds recompute their history from the seed), so
     `workers` processes may generate them side by side; the files and manifest are the same either
     way. Default: one process for a short `small` range, else up to four.
+    The inbox must be new or empty; with `overwrite`, an inbox this generator wrote before (it has
+    our manifest.json) is emptied first.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r} (small or city)")
     inbox = Path(inbox)
     if inbox.exists() and any(inbox.iterdir()):
-        raise FileExistsError(f"inbox {inbox} is not empty; generate into a new directory")
+        if not (overwrite and _generated_here(inbox)):
+            raise FileExistsError(f"inbox {inbox} is not empty; generate into a new directory"
+                                  + ("" if overwrite else " (or pass overwrite=True over an earlier sample)"))
+        for child in inbox.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     inbox.mkdir(parents=True, exist_ok=True)
     rates = Rates.from_any(rates)
     months = months_between(first_month, last_month)
@@ -65,6 +74,14 @@ def generate(inbox: Path, first_month: str, last_month: str, *, scale: str = "sm
         json.dump(manifest.data, fh, ensure_ascii=False, indent=1)
         fh.write("\n")
     return manifest.data
+
+
+def _generated_here(inbox: Path) -> bool:
+    try:
+        with open(inbox / "manifest.json", encoding="utf-8") as fh:
+            return json.load(fh).get("generator") == "jn_credit_dagster.generate"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 _JOB = None

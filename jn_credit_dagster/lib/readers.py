@@ -163,7 +163,14 @@ def _xlsx(path: Path, _encoding):
         header = [cell_text(v) for v in first]
         while header and not header[-1].strip():
             header.pop()
-        yield Table(header, _guarded(([cell_text(v) for v in row] for row in rows), "xlsx"))
+        width = len(header)
+
+        def padded(row):
+            # a sheet stores no trailing empty cells: a short row is not a ragged one
+            cells = [cell_text(v) for v in row]
+            return cells + [""] * (width - len(cells)) if len(cells) < width else cells
+
+        yield Table(header, _guarded((padded(row) for row in rows), "xlsx"))
     finally:
         workbook.close()
 
