@@ -1,4 +1,4 @@
-"""Resources: the warehouse (PostgreSQL) and the inbox folder."""
+"""Resources: the warehouse (PostgreSQL), the inbox folder and the alerts channel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from .lib import database, paths
+from .lib import alerts, database, paths
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -41,3 +41,20 @@ class Inbox(dg.ConfigurableResource):
         if not root.is_dir():
             raise dg.Failure(f"inbox {root} is not a folder", allow_retries=False)
         return root
+
+
+class Alerts(dg.ConfigurableResource):
+    """Where alerts go: `log_path` (else JN_CREDIT_ALERT_LOG), a file of JSON lines, and `webhook_url`
+    (else JN_CREDIT_ALERT_WEBHOOK), POSTed as JSON. Neither set: alerts only reach the Dagster log.
+    Sending never raises; texts are scrubbed of personal ID numbers (lib/alerts.py)."""
+
+    log_path: str | None = None
+    webhook_url: str | None = None
+    timeout_seconds: float = alerts.DEFAULT_TIMEOUT
+
+    def send(self, title: str, text: str, *, kind: str = "info", month: str | None = None,
+             units=(), details: dict | None = None) -> alerts.Delivery:
+        alert = alerts.Alert(title=title, text=text, kind=kind, month=month, units=tuple(units),
+                             details=details or {})
+        return alerts.send(alert, self.log_path or os.environ.get(alerts.LOG_ENV) or None,
+                           self.webhook_url or os.environ.get(alerts.WEBHOOK_ENV) or None, self.timeout_seconds)

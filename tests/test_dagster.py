@@ -26,6 +26,8 @@ def _shape(d: dg.Definitions) -> dict:
         "checks": sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys),
         "jobs": sorted(j.name for j in d.resolve_all_job_defs() if not j.name.startswith("__")),
         "resources": sorted(d.resources or {}),
+        "schedules": sorted(f"{s.name}: {s.cron_schedule} {s.execution_timezone} → {s.job_name}" for s in d.schedules or ()),
+        "sensors": sorted(s.name for s in d.sensors or ()),
     }
 
 

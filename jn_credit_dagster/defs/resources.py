@@ -1,10 +1,10 @@
 import dagster as dg
 
-from jn_credit_dagster.resources import Inbox, Warehouse
+from jn_credit_dagster.resources import Alerts, Inbox, Warehouse
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    # Both read their environment when used, not here: the same definitions serve a laptop
+    # All three read their environment when used, not here: the same definitions serve a laptop
     # (embedded PostgreSQL) and production (DATABASE_URL).
-    return dg.Definitions(resources={"warehouse": Warehouse(), "inbox": Inbox()})
+    return dg.Definitions(resources={"warehouse": Warehouse(), "inbox": Inbox(), "alerts": Alerts()})

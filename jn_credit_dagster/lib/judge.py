@@ -62,11 +62,13 @@ def judged(spec: FeedSpec, suite: Suite, month: dt.date, extra_columns: int, whe
     cols = spec.columns
     parsed = [c for c in cols if c.type in tables.PARSERS]
     trimmed = sql.SQL(", ").join(
-        sql.SQL("{} AS {}").format(tables.trimmed(sql.SQL("s.{}").format(I(c.name))), I(c.name)) for c in cols)
+        [sql.SQL("{} AS {}").format(tables.trimmed(sql.SQL("s.{}").format(I(c.name))), I(c.name)) for c in cols]
+        + [sql.SQL("s.{} AS {}").format(I(c.name), I(c.name + "__raw")) for c in cols])
     typed = sql.SQL(", ").join(
         [sql.SQL("{} AS {}").format(tables.typed_value_of_trimmed(c, sql.SQL("x.{}").format(I(c.name))), I(c.name))
          for c in cols]
-        + [sql.SQL("x.{} AS {}").format(I(c.name), I(c.name + "__v")) for c in parsed])
+        + [sql.SQL("x.{} AS {}").format(I(c.name), I(c.name + "__v")) for c in parsed]
+        + [sql.SQL("x.{}").format(I(c.name + "__raw")) for c in cols])
     type_errors = _array([
         sql.SQL("CASE WHEN t.{c} IS NULL AND t.{v} IS NOT NULL THEN {r} END").format(
             c=I(c.name), v=I(c.name + "__v"), r=sql.Literal(f"bad_type:{c.header}")) for c in parsed])
@@ -84,10 +86,10 @@ SELECT j.*, CASE WHEN j._malformed THEN ARRAY[{malformed}]::text[] ELSE j._type_
 FROM (
     SELECT t.*, {type_errors} AS _type_errors
     FROM (
-        SELECT {month}::date AS month, f.unit, f.file_sha256, f.delivery_date, f.seq, x.ord, x.file_idx, x.row_no,
+        SELECT {month}::date AS month, f.unit, f.file_sha256, f.delivery_date, f.seq, x.file_idx, x.row_no,
                {typed}, x._malformed IS NOT NULL AS _malformed, x._malformed::jsonb AS malformed_detail,
                {extra} AS extra
-        FROM (SELECT s.ord, s.file_idx, COALESCE(s.row_no, s.ord - sf.first_ord + 1)::integer AS row_no, s._malformed,
+        FROM (SELECT s.file_idx, COALESCE(s.row_no, s.ord - sf.first_ord + 1)::integer AS row_no, s._malformed,
                      {trimmed}{extra_raw}
               FROM {stage} s JOIN {stage_files} sf USING (file_idx) WHERE {where} OFFSET 0) x
         JOIN {stage_files} f USING (file_idx)
@@ -147,30 +149,34 @@ def _earlier_month(spec: FeedSpec, month: dt.date) -> sql.Composable:
 
 
 def judge_and_load(spec: FeedSpec, suite: Suite, month: dt.date, extra_columns: int) -> sql.Composable:
-    """Judge every staged row and insert it into raw (typed) or quarantine (its delivered text,
-    read back from the stage for just those rows)."""
+    """Judge every staged row and insert it into raw (typed) or quarantine (as delivered). The
+    delivered text is kept only for quarantined rows, so the materialized result stays narrow."""
     cols = sql.SQL(", ").join(I(c.name) for c in spec.columns)
-    delivered = sql.SQL(", ").join(sql.SQL("s.{}").format(I(c.name)) for c in spec.columns)
+    delivered = sql.SQL(", ").join(
+        sql.SQL("CASE WHEN cardinality(_reasons) > 0 THEN {} END AS {}").format(I(c.name + "__raw"), I(c.name + "__raw"))
+        for c in spec.columns)
+    delivered_out = sql.SQL(", ").join(I(c.name + "__raw") for c in spec.columns)
     meta = sql.SQL(", ").join(map(I, tables.META))
-    meta_q = sql.SQL(", ").join(sql.SQL("q.{}").format(I(m)) for m in tables.META)
     duplicate_rules = _array([_case(r, spec) for r in suite.rules if r.needs_duplicates])
     return sql.SQL("""
-WITH keyed AS (
-    SELECT j.*, (EXISTS (SELECT 1 FROM {duplicates} d WHERE d.file_idx = j.file_idx AND d.row_no = j.row_no)
-                 OR {earlier_month}) AS _duplicate_key
-    FROM ({judged}) j
-), final AS (
-    SELECT ord, {meta}, {cols}, extra, malformed_detail,
-           CASE WHEN _malformed THEN _base ELSE _base || {duplicate_rules} END AS _reasons
-    FROM keyed
+WITH final AS (
+    SELECT {meta}, {cols}, extra, malformed_detail, _reasons, {delivered}
+    FROM (
+        SELECT k.*, CASE WHEN _malformed THEN _base ELSE _base || {duplicate_rules} END AS _reasons
+        FROM (
+            SELECT j.*, (EXISTS (SELECT 1 FROM {duplicates} d WHERE d.file_idx = j.file_idx AND d.row_no = j.row_no)
+                         OR {earlier_month}) AS _duplicate_key
+            FROM ({judged}) j
+            OFFSET 0  -- each row's key is looked up once
+        ) k
+    ) r
 ), accepted AS (
     INSERT INTO {raw} ({meta}, {cols}, extra)
     SELECT {meta}, {cols}, extra FROM final WHERE cardinality(_reasons) = 0
 )
 INSERT INTO {quarantine} ({meta}, reasons, {cols}, extra, malformed)
-SELECT {meta_q}, q._reasons, {delivered}, q.extra, q.malformed_detail
-FROM (SELECT * FROM final WHERE cardinality(_reasons) > 0) q JOIN {stage} s ON s.ord = q.ord
+SELECT {meta}, _reasons, {delivered_out}, extra, malformed_detail FROM final WHERE cardinality(_reasons) > 0
 """).format(duplicates=DUPLICATES, earlier_month=_earlier_month(spec, month),
             judged=judged(spec, suite, month, extra_columns, sql.SQL("true")),
             duplicate_rules=duplicate_rules, raw=tables.raw_table(spec), quarantine=tables.quarantine_table(spec),
-            meta=meta, meta_q=meta_q, cols=cols, delivered=delivered, stage=STAGE)
+            meta=meta, cols=cols, delivered=delivered, delivered_out=delivered_out)

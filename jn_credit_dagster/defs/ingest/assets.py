@@ -12,6 +12,10 @@ from jn_credit_dagster.resources import Inbox, Warehouse
 
 # Transient database trouble (a restart, a dropped connection) is worth another try.
 DB_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+# Steps that write the warehouse share one concurrency pool. Its limit is the instance's, not the
+# code's: deploy/dagster.yaml sets `concurrency: pools: default_limit` (2), and
+# `dagster instance concurrency set warehouse N` changes it; a laptop's default instance has none.
+WAREHOUSE_POOL = "warehouse"
 
 
 def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
@@ -27,6 +31,7 @@ def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
         owners=[f"team:{u}" for u in units],
         tags={"feed_kind": spec.kind, "units": "any" if not units else "listed"},
         retry_policy=DB_RETRY,
+        pool=WAREHOUSE_POOL,
         description=(f"{spec.name}（{spec.id}，{spec.kind}）— 报送单位：{who}。每月 inbox/<单位>/<月>/ 下的文件经"
                      f"校验后，正确行入 raw.{spec.id}，问题行连同原因入 quarantine.{spec.id}。"),
         metadata={
@@ -57,6 +62,7 @@ def inbox_asset() -> dg.AssetsDefinition:
         partitions_def=partitions.monthly(),
         kinds={"postgres"},
         retry_policy=DB_RETRY,
+        pool=WAREHOUSE_POOL,
         description="收件箱扫描：本月文件夹中无法归属任何数据项的文件（文件名不合规、未知数据项、不在月份文件夹中）"
                     "整件拒收，记入台账并归档，绝不静默跳过。",
     )

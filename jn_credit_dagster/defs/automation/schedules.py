@@ -1,0 +1,85 @@
+"""Schedules (Asia/Shanghai): the nightly refresh of the current month and the final run of the
+month after its deliveries closed on the 25th.
+
+Both target `monthly_refresh` (every asset of the partition), so groups added later — warehouse,
+indicators, reports — are refreshed and finalised with no change here. Both are idempotent: a
+partition is rebuilt atomically from the inbox, and the run key of a tick is fixed, so a tick
+evaluated twice launches one run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from jn_credit_dagster import partitions
+from jn_credit_dagster.lib.deliveries_due import DUE_DAY
+
+TIMEZONE = "Asia/Shanghai"
+SHANGHAI = ZoneInfo(TIMEZONE)
+REFRESH_JOB = "monthly_refresh"
+NIGHTLY_CRON = "0 2 * * *"  # 02:00 every day
+FINAL_CRON = f"0 6 {DUE_DAY + 1} * *"  # 06:00 on the 26th, after that night's refresh
+
+
+def default_status() -> dg.DefaultScheduleStatus:
+    """Off unless JN_CREDIT_AUTOMATION=on (production): a laptop's `jn-credit dev` runs the daemon
+    too, and should not start refreshing on its own."""
+    on = os.environ.get("JN_CREDIT_AUTOMATION", "").lower() in {"on", "1", "true", "running"}
+    return dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED
+
+
+def run_tags(month: str, trigger: str, **more: str) -> dict[str, str]:
+    """The tags every automated run carries: the month (run queue limits key on it) and what started it."""
+    return {"month": month, "trigger": trigger, **more}
+
+
+def _local(context: dg.ScheduleEvaluationContext) -> dt.datetime:
+    return context.scheduled_execution_time.astimezone(SHANGHAI)
+
+
+def nightly_refresh_schedule() -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="nightly_refresh",
+        cron_schedule=NIGHTLY_CRON,
+        execution_timezone=TIMEZONE,
+        job_name=REFRESH_JOB,
+        default_status=default_status(),
+        description="Every night at 02:00 (Asia/Shanghai): every asset of the current month, whose "
+                    "deliveries are still coming in.",
+        tags={"trigger": "nightly_schedule"},
+    )
+    def _nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        local = _local(context)
+        month = partitions.key_of(local.date())
+        return dg.RunRequest(run_key=f"nightly:{local:%Y-%m-%d}", partition_key=month,
+                             tags=run_tags(month, "nightly_schedule"))
+
+    return _nightly
+
+
+def monthly_final_schedule() -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="monthly_final",
+        cron_schedule=FINAL_CRON,
+        execution_timezone=TIMEZONE,
+        job_name=REFRESH_JOB,
+        default_status=default_status(),
+        description=f"On the {DUE_DAY + 1}th at 06:00 (Asia/Shanghai): the month whose deliveries closed on "
+                    f"the {DUE_DAY}th, every asset including its reports, tagged final.",
+        tags={"trigger": "monthly_schedule"},
+    )
+    def _final(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        month = partitions.key_of(_local(context).date())
+        return dg.RunRequest(run_key=f"final:{month}", partition_key=month,
+                             tags=run_tags(month, "monthly_schedule", final="true"))
+
+    return _final
+
+
+@dg.definitions
+def schedules() -> dg.Definitions:
+    return dg.Definitions(schedules=[nightly_refresh_schedule(), monthly_final_schedule()])
