@@ -42,7 +42,7 @@ def run_month(month: str, tags: dict | None = None):
                          f"({partitions.monthly().get_first_partition_key()} … current month)")
     job = defs().resolve_job_def("monthly_refresh")
     return job.execute_in_process(partition_key=month, instance=dg.DagsterInstance.get(),
-                                  tags={"trigger": "cli", **(tags or {})}, raise_on_error=False)
+                                  tags={"trigger": "cli", "month": month, **(tags or {})}, raise_on_error=False)
 
 
 def _summarise(result) -> list[str]:

@@ -11,6 +11,14 @@ import dagster as dg
 from .lib import alerts, database, paths
 
 
+# Transient database trouble (a restart, a dropped connection) is worth another try.
+DB_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+# Steps that write the warehouse share one concurrency pool. Its limit is the instance's, not the
+# code's: deploy/dagster.yaml sets `concurrency: pools: default_limit` (2), and
+# `dagster instance concurrency set warehouse N` changes it; a laptop's default instance has none.
+WAREHOUSE_POOL = "warehouse"
+
+
 class Warehouse(dg.ConfigurableResource):
     """PostgreSQL: `database_url`, else DATABASE_URL, else the embedded server under JN_CREDIT_HOME."""
 

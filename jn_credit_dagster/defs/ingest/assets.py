@@ -8,14 +8,8 @@ from jn_credit_dagster.ingest import (INBOX_KEY, feed_key, feed_metadata, ingest
 from jn_credit_dagster.lib.present import markdown_table
 from jn_credit_dagster.lib.specs import UNITS, FeedSpec, load_specs
 from jn_credit_dagster.lib.tables import SQL_TYPES
-from jn_credit_dagster.resources import Inbox, Warehouse
+from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Inbox, Warehouse
 
-# Transient database trouble (a restart, a dropped connection) is worth another try.
-DB_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
-# Steps that write the warehouse share one concurrency pool. Its limit is the instance's, not the
-# code's: deploy/dagster.yaml sets `concurrency: pools: default_limit` (2), and
-# `dagster instance concurrency set warehouse N` changes it; a laptop's default instance has none.
-WAREHOUSE_POOL = "warehouse"
 
 
 def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
