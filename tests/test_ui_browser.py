@@ -25,6 +25,16 @@ import yaml
 PROJECT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT / "artifacts" / "ui"
+
+
+def _groups() -> list[str]:
+    from jn_credit_dagster.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    return sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()})
+
+
+GROUPS = _groups()
 PENALTY = yaml.safe_load((PROJECT / "tests" / "cases" / "penalty.yaml").read_text(encoding="utf-8"))["good"]
 MONTH = "2020-08"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -153,13 +163,20 @@ def test_ui_shows_groups_runs_a_month_and_its_checks(webserver, query, tmp_path)
                 if skip.count():
                     skip.first.click()
 
-            # the asset graph (lineage) of the ingest group
-            page.goto(f"{base}/asset-groups/ingest")
+            # the global asset graph: every group of the project, folded
+            page.goto(f"{base}/asset-groups")
+            page.wait_for_timeout(1500)
+            dismiss_welcome()
+            for group in GROUPS:
+                expect(page.get_by_text(group, exact=True).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "asset-groups.png"))
+
+            # the ingest group's graph, with the checks' results on its nodes
+            page.goto(f"{base}/locations/__repository__@jn_credit_dagster/asset-groups/ingest")
             expect(page.get_by_text("penalty", exact=True).first).to_be_visible()
             page.wait_for_timeout(1500)
             dismiss_welcome()
-            expect(page.get_by_text("xyd_registration", exact=True).first).to_be_visible()
-            expect(page.get_by_text("1 / 1 Passed").first).to_be_visible()  # check results on the graph's nodes
+            expect(page.get_by_text("1 / 1 Passed").first).to_be_visible()
             expect(page.get_by_text("Loading…")).to_have_count(0)
             page.screenshot(path=str(ARTIFACTS / "asset-graph.png"))
 

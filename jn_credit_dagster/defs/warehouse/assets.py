@@ -1,0 +1,231 @@
+"""The warehouse's reference tables (issue 4): the calendar of working days, the units, the districts.
+
+Not partitioned: each is the whole table, rebuilt in one transaction whenever it is materialized, so
+the monthly job refreshes them along with the month it runs.
+"""
+
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from psycopg2 import sql
+from psycopg2.extras import execute_values
+
+from jn_credit_dagster import partitions
+from jn_credit_dagster.lib import calendar
+from jn_credit_dagster.lib.present import markdown_table
+from jn_credit_dagster.lib.specs import UNITS
+from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+
+CALENDAR_KEY = dg.AssetKey(["wh", "calendar"])
+UNITS_KEY = dg.AssetKey(["wh", "units"])
+DISTRICTS_KEY = dg.AssetKey(["wh", "districts"])
+GROUP = "warehouse"
+TIMEZONE = ZoneInfo("Asia/Shanghai")  # the partitions' time zone: the year turns at Beijing midnight
+
+# The zones deliver like units but are no district of their own (FEEDS.md "区县").
+ZONES = frozenset({"gxq", "tbh", "jjkfq"})
+# Districts monitored by the nation on their own: they get their own page in the bulletin.
+MONITORED = frozenset({"370881", "370883"})  # 曲阜市, 邹城市
+CITY_LEVEL = ("370800", "市本级")
+HIGH_TECH_ZONE = ("370871", "济宁高新区")  # its statistics code
+
+
+def unit_kind(unit: str) -> str:
+    if unit.isdigit():  # county-level areas are named by their GB/T 2260 code
+        return "county"
+    return "zone" if unit in ZONES else "department"
+
+
+def unit_rows() -> list[tuple[str, str, str, str | None]]:
+    return [(u, name, unit_kind(u), u if unit_kind(u) == "county" else None) for u, name in UNITS.items()]
+
+
+def district_rows() -> list[tuple[str, str, bool]]:
+    counties = sorted((u, name) for u, name in UNITS.items() if unit_kind(u) == "county")
+    return [(code, name, code in MONITORED) for code, name in [CITY_LEVEL, *counties, HIGH_TECH_ZONE]]
+
+
+def _years(partitions_def: dg.MonthlyPartitionsDefinition) -> tuple[range, range]:
+    """(years built, years the partitions need): the partitions' years, and one more on each side
+    for built, so a decision of the year before the first month still counts its working days."""
+    first = partitions.month_of(partitions_def.get_first_partition_key()).year
+    last = partitions.month_of(partitions_def.get_last_partition_key()).year
+    current = dt.datetime.now(TIMEZONE).year
+    return range(first - 1, max(current, last) + 2), range(first, last + 1)
+
+
+def _schema(*columns: tuple[str, str, str]) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, type_, description=text) for name, type_, text in columns])
+
+
+def _replace(warehouse: Warehouse, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """The table's rows replaced in one transaction: readers see the old rows or the new, never none."""
+    target = sql.Identifier(*table.split("."))
+    with warehouse.transaction() as cur:
+        cur.execute(sql.SQL("DELETE FROM {}").format(target))
+        execute_values(cur, sql.SQL("INSERT INTO {} ({}) VALUES %s").format(
+            target, sql.SQL(", ").join(map(sql.Identifier, columns))), rows, page_size=1000)
+
+
+def calendar_asset(partitions_def: dg.MonthlyPartitionsDefinition | None = None) -> dg.AssetsDefinition:
+    partitions_def = partitions_def or partitions.monthly()
+
+    @dg.asset(
+        key=CALENDAR_KEY,
+        group_name=GROUP,
+        kinds={"postgres"},
+        retry_policy=DB_RETRY,
+        pool=WAREHOUSE_POOL,
+        description="工作日历：国务院公布的法定节假日和调休上班日（chinesecalendar 包），该包尚未覆盖的年份取 "
+                    "assets/calendar.yaml 中信用办维护的节假日表，两者皆无时仅按周末计算并告警。"
+                    "wh.wd(a, b) = a 之后至 b（含）的工作日数，供双公示及时报送（I04）等指标使用。",
+        metadata={
+            "dagster/table_name": "wh.calendar",
+            "dagster/column_schema": _schema(
+                ("day", "date", "日期"),
+                ("workday", "boolean", "是否工作日"),
+                ("workday_seq", "integer", "截至当日（含）的累计工作日数"),
+                ("source", "text", "来源：chinesecalendar | override（信用办维护） | weekends（仅周末）"),
+                ("holiday_name", "text", "节日名称；调休上班日为其所调的节日"),
+            ),
+        },
+    )
+    def wh_calendar(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        built, _ = _years(partitions_def)
+        path = calendar.overrides_path()
+        try:
+            result = calendar.build(built.start, built.stop - 1, calendar.load_overrides(path))
+        except ValueError as error:  # a broken override table will not mend itself on a retry
+            raise dg.Failure(f"calendar overrides: {error}", allow_retries=False) from error
+        _replace(warehouse, "wh.calendar", ("day", "workday", "workday_seq", "source", "holiday_name"), result.rows())
+        if result.weekends_only:
+            context.log.warning(f"weekends only (no holiday table) for {_join(result.weekends_only)}")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(result.days)),
+            "years": f"{built.start}–{built.stop - 1}",
+            "years_chinesecalendar": _join(result.by_package),
+            "years_override_table": _join(result.by_office),
+            "years_weekends_only": _join(result.weekends_only),
+            "overridden_days": dg.MetadataValue.int(result.overridden_days),
+            "overrides_file": dg.MetadataValue.path(str(path)),
+            "preview": dg.MetadataValue.md(_calendar_preview(result)),
+        })
+
+    return wh_calendar
+
+
+def _join(years: list[int]) -> str:
+    return ", ".join(map(str, years)) or "—"
+
+
+def _calendar_preview(result: calendar.Calendar) -> str:
+    """Per year: where its verdicts come from, working days, weekday holidays, weekend working days."""
+    summary: dict[int, list] = {}
+    for d in result.days:
+        row = summary.setdefault(d.day.year, [d.day.year, set(), 0, 0, 0])
+        row[1].add(d.source)
+        row[2] += d.workday
+        row[3] += not d.workday and d.day.weekday() < 5
+        row[4] += d.workday and d.day.weekday() >= 5
+    rows = [[y, "、".join(sorted(s)), w, h, a] for y, s, w, h, a in summary.values()]
+    return markdown_table(["年份", "来源", "工作日", "工作日放假", "调休上班"], rows)
+
+
+def calendar_check(partitions_def: dg.MonthlyPartitionsDefinition | None = None) -> dg.AssetChecksDefinition:
+    partitions_def = partitions_def or partitions.monthly()
+
+    @dg.asset_check(
+        asset=CALENDAR_KEY,
+        name="calendar_coverage",
+        description="分区所需的每一年都有法定节假日表（chinesecalendar 或 assets/calendar.yaml）；"
+                    "仅按周末计算的年份以 WARN 报出（INDICATORS.md）。",
+    )
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        _, needed = _years(partitions_def)
+        with warehouse.transaction() as cur:
+            cur.execute("""
+                SELECT extract(year FROM day)::int AS year, bool_or(source = 'weekends')
+                FROM wh.calendar WHERE day BETWEEN %s AND %s GROUP BY 1""",
+                        (dt.date(needed.start, 1, 1), dt.date(needed.stop - 1, 12, 31)))
+            present = dict(cur.fetchall())
+        weekends_only = [y for y in needed if present.get(y)]
+        missing = [y for y in needed if y not in present]
+        problems = ([f"仅按周末计算（无节假日表）：{_join(weekends_only)}"] if weekends_only else []) + \
+                   ([f"日历中缺少：{_join(missing)}"] if missing else [])
+        return dg.AssetCheckResult(
+            passed=not problems,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="；".join(problems) or f"{needed.start}–{needed.stop - 1} 年均有节假日表",
+            metadata={
+                "years_needed": f"{needed.start}–{needed.stop - 1}",
+                "years_weekends_only": _join(weekends_only),
+                "years_missing": _join(missing),
+            },
+        )
+
+    return _check
+
+
+def units_asset() -> dg.AssetsDefinition:
+    @dg.asset(
+        key=UNITS_KEY,
+        group_name=GROUP,
+        kinds={"postgres"},
+        retry_policy=DB_RETRY,
+        pool=WAREHOUSE_POOL,
+        description="责任单位：市直部门、县（市、区）和功能区（FEEDS.md），县级单位带其所属区县代码。",
+        metadata={
+            "dagster/table_name": "wh.units",
+            "dagster/column_schema": _schema(
+                ("unit", "text", "单位代码（收件箱文件夹名）"),
+                ("name", "text", "单位名称"),
+                ("kind", "text", "类别：department（市直部门） | county（县市区） | zone（功能区）"),
+                ("district", "text", "县级单位的区县代码；功能区和市直部门为空"),
+            ),
+        },
+    )
+    def wh_units(warehouse: Warehouse) -> dg.MaterializeResult:
+        rows = unit_rows()
+        _replace(warehouse, "wh.units", ("unit", "name", "kind", "district"), rows)
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(rows)),
+            "preview": dg.MetadataValue.md(markdown_table(["单位", "名称", "类别", "区县"], rows)),
+        })
+
+    return wh_units
+
+
+def districts_asset() -> dg.AssetsDefinition:
+    @dg.asset(
+        key=DISTRICTS_KEY,
+        group_name=GROUP,
+        kinds={"postgres"},
+        retry_policy=DB_RETRY,
+        pool=WAREHOUSE_POOL,
+        description="区县：市本级（370800）、11 个县（市、区）和济宁高新区（370871）；邹城市、曲阜市由国家单独监测。",
+        metadata={
+            "dagster/table_name": "wh.districts",
+            "dagster/column_schema": _schema(
+                ("code", "text", "区县代码（GB/T 2260；高新区为统计代码）"),
+                ("name", "text", "区县名称"),
+                ("monitored", "boolean", "是否由国家单独监测"),
+            ),
+        },
+    )
+    def wh_districts(warehouse: Warehouse) -> dg.MaterializeResult:
+        rows = district_rows()
+        _replace(warehouse, "wh.districts", ("code", "name", "monitored"), rows)
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(rows)),
+            "preview": dg.MetadataValue.md(markdown_table(["代码", "名称", "单独监测"], rows)),
+        })
+
+    return wh_districts
+
+
+@dg.definitions
+def warehouse_assets() -> dg.Definitions:
+    return dg.Definitions(assets=[calendar_asset(), units_asset(), districts_asset()],
+                          asset_checks=[calendar_check()])
