@@ -130,6 +130,61 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _display_width(text: str) -> int:
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    space = " " * max(0, width - _display_width(text))
+    return space + text if right else text + space
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if abs(value) < 1 else f"{round(value, 4):g}"
+
+
+def cmd_indicators(args) -> int:
+    """Print the month's stored indicators (DESIGN.md): never computes; `jn-credit run` does."""
+    import json
+
+    from .lib import indicators
+
+    month = parse_month(args.month)
+    with database.transaction(database.resolve_url(args.database_url)) as cur:
+        doc = indicators.read_month(cur, month)
+    if doc is None:
+        raise RuntimeError(f"{args.month} has no indicators yet: run `jn-credit run --inbox DIR --month {args.month}` first")
+    evidence = {i["id"]: i.pop("_evidence") for i in doc["indicators"]}
+    if args.format == "json":
+        print(json.dumps(doc, ensure_ascii=False))
+        return 0
+    status_zh = {"green": "绿", "yellow": "黄", "red": "红", "n/a": "无数据"}
+    headers = ["编号", "名称", "值", "分子", "分母", "得分", "满分", "状态"]
+    rows = []
+    for i in doc["indicators"]:
+        mark = "（缺 SQL）" if "missing" in evidence[i["id"]] else "（SQL 出错）" if "error" in evidence[i["id"]] else ""
+        rows.append([i["id"], i["name"], _cell(i["value"]), _cell(i["numerator"]), _cell(i["denominator"]),
+                     _cell(i["score"]), _cell(i["max_score"]), status_zh.get(i["status"], i["status"]) + mark])
+    widths = [max(_display_width(str(r[c])) for r in [headers, *rows]) for c in range(len(headers))]
+    numeric = {2, 3, 4, 5, 6}
+    print(f"济宁市 {doc['month']} 城市信用监测预警指标（{doc['city']}）")
+    for r in [headers, *rows]:
+        print("  ".join(_pad(str(v), widths[c], right=c in numeric and r is not headers) for c, v in enumerate(r)))
+    deductions = "；".join(f"{d['id']} {d['name']} {d['points']:g}" for d in doc["deductions"]) or "无"
+    print(f"附加扣分：{deductions}")
+    print(f"总分：{_cell(doc['total_score'])}")
+    missing = [evidence[i]["missing"] for i in evidence if "missing" in evidence[i]]
+    if missing:
+        print(f"未计算（缺少 SQL 文件，按无数据处理）：{len(missing)} 项 — {', '.join(missing)}")
+    failed = [i for i in evidence if "error" in evidence[i]]
+    if failed:
+        print(f"SQL 出错（按无数据处理）：{', '.join(failed)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jn-credit", description="济宁市城市信用监测预警数据平台")
     sub = p.add_subparsers(dest="command", required=True)
@@ -155,6 +210,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--month", default="2020-08")
     c.add_argument("--out")
     c.add_argument("--seed", type=int, default=0)
+    c = command("indicators", cmd_indicators, "print a computed month's indicators (after `jn-credit run`)")
+    c.add_argument("--month", required=True, help="YYYY-MM")
+    c.add_argument("--format", choices=["json", "table"], default="table")
     return p
 
 

@@ -27,8 +27,9 @@ SERVER = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/po
 
 @pytest.fixture(scope="session")
 def database_url(worker_id) -> str:
-    """A fresh database on the server for this worker, dropped again at the end."""
-    name = f"jn_credit_test_{worker_id}"
+    """A fresh database on the server for this worker of this run, dropped again at the end."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]  # two runs at once don't collide
+    name = f"jn_credit_test_{worker_id}_{run}"
     admin = psycopg2.connect(SERVER)
     admin.autocommit = True
     with admin.cursor() as cur:

@@ -1,0 +1,182 @@
+-- Helpers of the indicator SQL (sql/indicators/<id>.sql; INDICATORS.md "Terms").
+-- The raw.<feed> tables are created after the files of sql/schema (their DDL comes from
+-- assets/feeds), so the bodies below are not checked at creation; they are at the first call.
+SET LOCAL check_function_bodies = off;
+
+-- The file (sha256) of M's snapshot of a snapshot feed: the latest loaded delivery in M's folder,
+-- else in the latest earlier month that has one; latest = max (delivery_date, seq, unit, file).
+CREATE OR REPLACE FUNCTION wh.snapshot_file(feed text, m date) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT l.sha256 FROM ingest.ledger l
+    WHERE l.feed = snapshot_file.feed AND l.status = 'loaded' AND l.month <= m
+    ORDER BY l.month DESC, l.delivery_date DESC, l.seq DESC, l.unit DESC, l.sha256 DESC
+    LIMIT 1
+$$;
+
+-- M's registry snapshot: the correct rows of that delivery.
+CREATE OR REPLACE FUNCTION wh.registry_snapshot(m date)
+RETURNS TABLE (uscc text, subject_name text, subject_type text, registration_status text, district text,
+               file_sha256 text, row_no integer)
+LANGUAGE sql STABLE AS $$
+    SELECT r.uscc, r.subject_name, r.subject_type, r.registration_status, r.district, r.file_sha256, r.row_no
+    FROM raw.registry r WHERE r.file_sha256 = wh.snapshot_file('registry', m)
+$$;
+
+-- E(M): distinct USCC of M's registry snapshot with 主体类型 企业 and 登记状态 存续 (with the
+-- district of the first such row).
+CREATE OR REPLACE FUNCTION wh.existing_enterprises(m date) RETURNS TABLE (uscc text, district text)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (s.uscc) s.uscc, s.district FROM wh.registry_snapshot(m) s
+    WHERE s.subject_type = '企业' AND s.registration_status = '存续'
+    ORDER BY s.uscc, s.row_no
+$$;
+
+-- The district of each USCC in M's registry snapshot (any subject type or status).
+CREATE OR REPLACE FUNCTION wh.subject_district(m date) RETURNS TABLE (uscc text, district text)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (s.uscc) s.uscc, s.district FROM wh.registry_snapshot(m) s ORDER BY s.uscc, s.row_no
+$$;
+
+-- M's service_item snapshot.
+CREATE OR REPLACE FUNCTION wh.service_item_snapshot(m date)
+RETURNS TABLE (item_code text, legally_committable text, commitment_applied text, file_sha256 text, row_no integer)
+LANGUAGE sql STABLE AS $$
+    SELECT s.item_code, s.legally_committable, s.commitment_applied, s.file_sha256, s.row_no
+    FROM raw.service_item s WHERE s.file_sha256 = wh.snapshot_file('service_item', m)
+$$;
+
+-- Latest state of each state feed as of end(M): among correct rows delivered in M or before
+-- (month <= M), the latest per key by (delivery_date, month, seq, row_no) (FEEDS.md "Order").
+CREATE OR REPLACE FUNCTION wh.latest_blacklist(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, list_type text, subject_category text, uscc text,
+               listed_on date, removed_on date)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (b.list_type, b.uscc, b.id_number, b.listed_on)
+           b.unit, b.file_sha256, b.row_no, b.list_type, b.subject_category, b.uscc, b.listed_on, b.removed_on
+    FROM raw.blacklist b WHERE b.month <= m
+    ORDER BY b.list_type, b.uscc, b.id_number, b.listed_on,
+             b.delivery_date DESC, b.month DESC, b.seq DESC, b.row_no DESC, b.unit DESC, b.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_uscc_issue(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, issue_no text, uscc text, correction_status text)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.issue_no) t.unit, t.file_sha256, t.row_no, t.issue_no, t.uscc, t.correction_status
+    FROM raw.uscc_issue t WHERE t.month <= m
+    ORDER BY t.issue_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_xyd_registration(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, uscc text, platform text, status text)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.uscc, t.platform) t.unit, t.file_sha256, t.row_no, t.uscc, t.platform, t.status
+    FROM raw.xyd_registration t WHERE t.month <= m
+    ORDER BY t.uscc, t.platform, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_arrears(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, ledger_no text, debt_amount numeric, repaid_amount numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.ledger_no) t.unit, t.file_sha256, t.row_no, t.ledger_no, t.debt_amount, t.repaid_amount
+    FROM raw.arrears t WHERE t.month <= m
+    ORDER BY t.ledger_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_tax_grade(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, uscc text, eval_year integer, grade text)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.uscc, t.eval_year) t.unit, t.file_sha256, t.row_no, t.uscc, t.eval_year, t.grade
+    FROM raw.tax_grade t WHERE t.month <= m
+    ORDER BY t.uscc, t.eval_year, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_customs_aeo(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, uscc text, certification_type text, status text)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.uscc) t.unit, t.file_sha256, t.row_no, t.uscc, t.certification_type, t.status
+    FROM raw.customs_aeo t WHERE t.month <= m
+    ORDER BY t.uscc, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_joint_case(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, case_no text, implemented_on date, reported_on date)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.case_no) t.unit, t.file_sha256, t.row_no, t.case_no, t.implemented_on, t.reported_on
+    FROM raw.joint_case t WHERE t.month <= m
+    ORDER BY t.case_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_credit_event(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, event_no text, event_date date, domain text,
+               nature text, handled_proactively text, handled_on date)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.event_no) t.unit, t.file_sha256, t.row_no, t.event_no, t.event_date, t.domain,
+           t.nature, t.handled_proactively, t.handled_on
+    FROM raw.credit_event t WHERE t.month <= m
+    ORDER BY t.event_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_repair(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, repair_no text, info_type text, applied_on date,
+               closed_on date)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.repair_no) t.unit, t.file_sha256, t.row_no, t.repair_no, t.info_type, t.applied_on, t.closed_on
+    FROM raw.repair t WHERE t.month <= m
+    ORDER BY t.repair_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_objection(m date)
+RETURNS TABLE (unit text, file_sha256 text, row_no integer, objection_no text, is_valid text, received_on date,
+               closed_on date)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.objection_no) t.unit, t.file_sha256, t.row_no, t.objection_no, t.is_valid, t.received_on, t.closed_on
+    FROM raw.objection t WHERE t.month <= m
+    ORDER BY t.objection_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+CREATE OR REPLACE FUNCTION wh.latest_city_stats(m date)
+RETURNS TABLE (indicator text, period text, value numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (t.indicator, t.period) t.indicator, t.period, t.value
+    FROM raw.city_stats t WHERE t.month <= m
+    ORDER BY t.indicator, t.period, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
+$$;
+
+-- The first day of a city_stats 期间 (YYYY, YYYY-Qn, YYYY-MM).
+CREATE OR REPLACE FUNCTION wh.period_start(p text) RETURNS date
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN p ~ '^\d{4}$' THEN make_date(p::int, 1, 1)
+        WHEN p ~ '^\d{4}-Q[1-4]$' THEN make_date(left(p, 4)::int, (right(p, 1)::int - 1) * 3 + 1, 1)
+        WHEN p ~ '^\d{4}-\d{2}$' THEN make_date(left(p, 4)::int, right(p, 2)::int, 1)
+    END
+$$;
+
+-- P(M): the latest 常住人口（万人） whose period begins at or before M, × 10 000 (NULL if none).
+CREATE OR REPLACE FUNCTION wh.population(m date) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT s.value * 10000 FROM wh.latest_city_stats(m) s
+    WHERE s.indicator = '常住人口（万人）' AND wh.period_start(s.period) <= m
+    ORDER BY wh.period_start(s.period) DESC, length(s.period) DESC
+    LIMIT 1
+$$;
+
+-- GDP(M) in 万元: the latest year Y <= year(M) with an annual figure or all four quarters in the
+-- latest state of city_stats; the annual figure where there is one, else the quarters summed.
+CREATE OR REPLACE FUNCTION wh.gdp(m date) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    WITH g AS (
+        SELECT left(s.period, 4)::int AS y, s.period, s.value FROM wh.latest_city_stats(m) s
+        WHERE s.indicator = '地区生产总值（亿元）' AND s.period ~ '^\d{4}(-Q[1-4])?$'
+          AND left(s.period, 4)::int <= extract(year FROM m)::int
+    ), years AS (
+        SELECT y, max(value) FILTER (WHERE period ~ '^\d{4}$') AS annual,
+               CASE WHEN count(DISTINCT period) FILTER (WHERE period ~ '-Q') = 4
+                    THEN sum(value) FILTER (WHERE period ~ '-Q') END AS quarters
+        FROM g GROUP BY y
+    )
+    SELECT coalesce(annual, quarters) * 10000 FROM years
+    WHERE coalesce(annual, quarters) IS NOT NULL ORDER BY y DESC LIMIT 1
+$$;
+
+RESET check_function_bodies;
