@@ -37,12 +37,16 @@ def validate_month(url: str, spec: FeedSpec, suite: Suite, month: dt.date) -> li
         # the generic SQL datasource on purpose: GX's Postgres one rejects the embedded server's socket URL
         warnings.simplefilter("ignore")
         source = context.data_sources.add_sql("warehouse", connection_string=database.sqlalchemy_url(url))
-    asset = source.add_query_asset(spec.id, query=_render(url, sql.SQL("SELECT * FROM {}").format(tables.delivered_view(spec))))
-    batch = asset.add_batch_definition_monthly("by_month", column="month")
-    expectation_suite = context.suites.add(gx.ExpectationSuite(**{k: v for k, v in suite.document.items() if k != "id"}))
-    validation = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{spec.id}_monthly", data=batch, suite=expectation_suite))
-    result = validation.run(batch_parameters={"year": month.year, "month": month.month})
+    try:
+        asset = source.add_query_asset(spec.id, query=_render(url, sql.SQL("SELECT * FROM {}").format(tables.delivered_view(spec))))
+        batch = asset.add_batch_definition_monthly("by_month", column="month")
+        expectation_suite = context.suites.add(gx.ExpectationSuite(**{k: v for k, v in suite.document.items() if k != "id"}))
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{spec.id}_monthly", data=batch, suite=expectation_suite))
+        result = validation.run(batch_parameters={"year": month.year, "month": month.month})
+    finally:
+        # each datasource opens its own engine; a long run of many checks must not keep their pools
+        source.get_engine().dispose()
     outcomes = []
     for r in result.results:
         config = r.expectation_config
