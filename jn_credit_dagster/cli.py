@@ -185,6 +185,18 @@ def cmd_indicators(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """The month's bulletin, rectification workbook and national package, from the warehouse alone."""
+    from .reports import build_all
+
+    month = parse_month(args.month)
+    out = Path(args.out).expanduser().resolve()
+    done = build_all(database.resolve_url(args.database_url), month, out)
+    for name, result in done.items():
+        print(f"{name:<17} {result['path']}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jn-credit", description="济宁市城市信用监测预警数据平台")
     sub = p.add_subparsers(dest="command", required=True)
@@ -213,6 +225,9 @@ def parser() -> argparse.ArgumentParser:
     c = command("indicators", cmd_indicators, "print a computed month's indicators (after `jn-credit run`)")
     c.add_argument("--month", required=True, help="YYYY-MM")
     c.add_argument("--format", choices=["json", "table"], default="table")
+    c = command("report", cmd_report, "write a computed month's bulletin, rectification workbook and national package")
+    c.add_argument("--month", required=True, help="YYYY-MM")
+    c.add_argument("--out", required=True, help="folder to write into")
     return p
 
 

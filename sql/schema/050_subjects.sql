@@ -1,0 +1,48 @@
+-- The subject master (issue 4): one row per 统一社会信用代码 per month, built by the asset wh/subjects
+-- (jn_credit_dagster/defs/warehouse/subjects.py). A month is rebuilt whole in one transaction.
+CREATE SCHEMA IF NOT EXISTS wh;
+
+CREATE TABLE IF NOT EXISTS wh.subjects (
+    month       date NOT NULL,     -- first day of M
+    uscc        text NOT NULL,     -- a valid 统一社会信用代码 (GB 32100-2015)
+    name        text,              -- the registry's 主体名称; else the latest name a feed gives with it
+    kind        text NOT NULL,     -- wh.subject_kind(主体类型) when in the registry, else wh.uscc_kind(uscc)
+    district    text,              -- the registry's 所属区县; else positions 3-8 of the USCC when a known district
+    in_registry boolean NOT NULL,  -- on a row of M's registry snapshot
+    sources     text[] NOT NULL,   -- the feeds naming it (registry: M's snapshot; the others: correct rows delivered in M or before)
+    PRIMARY KEY (month, uscc)
+);
+CREATE INDEX IF NOT EXISTS subjects_month_kind ON wh.subjects (month, kind);
+
+-- 主体类型 of the registry (FEEDS.md) → kind.
+CREATE OR REPLACE FUNCTION wh.subject_kind(subject_type text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE subject_type
+        WHEN '企业' THEN 'enterprise'
+        WHEN '个体工商户' THEN 'individual_business'
+        WHEN '农民专业合作社' THEN 'farmer_cooperative'
+        WHEN '农村集体经济组织' THEN 'rural_collective'
+        WHEN '社会组织' THEN 'social_organization'
+        WHEN '事业单位' THEN 'public_institution'
+        WHEN '机关' THEN 'government_body'
+        WHEN '其他组织' THEN 'other_organization'
+        ELSE 'legal_person'
+    END
+$$;
+
+-- The kind of a subject not in the registry, from the USCC's registration-department and type codes
+-- (positions 1-2, GB 32100-2015): 91 企业, 92 个体工商户, 93 农民专业合作社 (市场监管); 11 机关, 12 事业单位
+-- (机构编制); 5x 社会组织 (民政); N1-N3 农村集体经济组织 (农业); any other: legal_person (法人及非法人组织).
+CREATE OR REPLACE FUNCTION wh.uscc_kind(uscc text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN left(uscc, 2) = '91' THEN 'enterprise'
+        WHEN left(uscc, 2) = '92' THEN 'individual_business'
+        WHEN left(uscc, 2) = '93' THEN 'farmer_cooperative'
+        WHEN left(uscc, 2) = '11' THEN 'government_body'
+        WHEN left(uscc, 2) = '12' THEN 'public_institution'
+        WHEN left(uscc, 1) = '5' THEN 'social_organization'
+        WHEN left(uscc, 2) IN ('N1', 'N2', 'N3') THEN 'rural_collective'
+        ELSE 'legal_person'
+    END
+$$;

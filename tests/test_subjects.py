@@ -1,0 +1,128 @@
+"""The subject master wh.subjects (issue 4) from small deliveries, through the asset wh/subjects."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from jn_credit_dagster.defs.warehouse.subjects import subject_columns, subjects_asset
+from jn_credit_dagster.lib.identifiers import uscc_check_char, uscc_valid
+from jn_credit_dagster.resources import Warehouse
+
+CASES = Path(__file__).parent / "cases"
+
+
+def good(feed):
+    return yaml.safe_load((CASES / f"{feed}.yaml").read_text(encoding="utf-8"))["good"]
+
+
+def uscc(first17: str) -> str:
+    code = first17 + uscc_check_char(first17)
+    assert uscc_valid(code)
+    return code
+
+
+REGISTRY, LOGISTICS, TAX, PENALTY = good("registry"), good("logistics"), good("tax_grade"), good("penalty")
+ENTERPRISE = REGISTRY["统一社会信用代码"]          # 91370811…: in the registry, 任城区
+INDIVIDUAL = uscc("92370883MA3D9W1E2")            # 个体工商户 in the registry, 邹城市
+DROPPED = uscc("91370812MA3C5K7X1")               # in an earlier delivery of the month only
+OLD_MONTH = uscc("91370826MA3C5K7X2")             # only in July's registry snapshot
+CITY_LEVEL = LOGISTICS["统一社会信用代码"]         # 91370800…: logistics only, city level
+ELSEWHERE = uscc("91110101MA3C5K7X3")             # logistics only, a Beijing division code
+COOPERATIVE = uscc("93370881MA3C5K7X4")           # tax_grade only (July), 曲阜市
+QUARANTINED = uscc("91370811MA3C5K7X5")           # only on a quarantined logistics row
+LATER = uscc("91370811MA3C5K7X7")                 # only delivered in September
+
+
+def registry_row(code, name, **changes):
+    return dict(REGISTRY, 统一社会信用代码=code, 主体名称=name, **changes)
+
+
+@pytest.fixture
+def loaded(db, deliver, ingest, query):
+    query("DELETE FROM wh.subjects")
+    deliver("amr", "2020-07", "registry.20200720.csv", [registry_row(OLD_MONTH, "旧主体", 所属区县="370826")])
+    deliver("amr", "2020-08", "registry.20200810.csv", [registry_row(DROPPED, "早先的主体", 所属区县="370812")])
+    deliver("amr", "2020-08", "registry.20200820.csv", [
+        REGISTRY,
+        registry_row(INDIVIDUAL, "邹城市张记小吃店", 主体类型="个体工商户", 所属区县="370883"),
+        registry_row(ENTERPRISE[:-1] + "7", "错码主体"),  # invalid USCC: quarantined, not a subject
+    ])
+    deliver("tax", "2020-07", "tax_grade.20200715.csv", [
+        TAX, dict(TAX, 统一社会信用代码=COOPERATIVE, 纳税人名称="曲阜市丰收农民专业合作社")])
+    deliver("commerce", "2020-08", "logistics.20200812.csv", [
+        dict(LOGISTICS, 企业名称="济宁市鑫通物流（旧名）"),
+        dict(LOGISTICS, 统一社会信用代码=ELSEWHERE, 企业名称="北京某物流有限公司"),
+        dict(LOGISTICS, 统一社会信用代码=QUARANTINED, 业务类型="不存在的类型"),
+        dict(LOGISTICS, 统一社会信用代码=ENTERPRISE, 企业名称="物流里的另一个名字"),
+    ])
+    deliver("transport", "2020-08", "logistics.20200818.csv", [LOGISTICS])  # the latest name
+    deliver("amr", "2020-08", "penalty.20200820.csv", [PENALTY])  # names the enterprise; its authority is no subject
+    deliver("tax", "2020-09", "tax_grade.20200910.csv", [dict(TAX, 统一社会信用代码=LATER)])
+    for feed, month in [("registry", "2020-07"), ("registry", "2020-08"), ("tax_grade", "2020-07"),
+                        ("logistics", "2020-08"), ("penalty", "2020-08"), ("tax_grade", "2020-09")]:
+        ingest(feed, month)
+    assert query("SELECT count(*) FROM quarantine.logistics") == [(1,)]
+    assert query("SELECT count(*) FROM quarantine.registry") == [(1,)]
+    return db
+
+
+def materialize(month):
+    return dg.materialize([subjects_asset()], partition_key=month, resources={"warehouse": Warehouse()},
+                          instance=dg.DagsterInstance.ephemeral())
+
+
+def subjects(query, month):
+    rows = query("SELECT uscc, name, kind, district, in_registry, sources FROM wh.subjects WHERE month = %s",
+                 (month,))
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_registry_snapshot_and_feed_subjects(loaded, query):
+    result = materialize("2020-08")
+    found = subjects(query, "2020-08-01")
+    assert found == {
+        ENTERPRISE: (REGISTRY["主体名称"], "enterprise", "370811", True, ["registry", "logistics", "penalty", "tax_grade"]),
+        INDIVIDUAL: ("邹城市张记小吃店", "individual_business", "370883", True, ["registry"]),
+        CITY_LEVEL: (LOGISTICS["企业名称"], "enterprise", "370800", False, ["logistics"]),
+        ELSEWHERE: ("北京某物流有限公司", "enterprise", None, False, ["logistics"]),
+        COOPERATIVE: ("曲阜市丰收农民专业合作社", "farmer_cooperative", "370881", False, ["tax_grade"]),
+    }, "M's latest registry delivery only; feeds delivered in M or before; correct rows only"
+    assert PENALTY["处罚机关统一社会信用代码"] not in found
+    meta = result.asset_materializations_for_node("wh__subjects")[0].metadata
+    assert meta["dagster/row_count"].value == 5
+    assert meta["in_registry"].value == 2 and meta["not_in_registry"].value == 3
+    assert meta["kind_enterprise"].value == 3 and meta["kind_individual_business"].value == 1
+    assert meta["kind_farmer_cooperative"].value == 1
+    assert ELSEWHERE in meta["preview"].value and "| enterprise | 3 | 1 | 1 |" in meta["kinds"].value
+
+
+def test_each_month_its_own_snapshot_and_rebuilt_whole(loaded, query):
+    materialize("2020-07")
+    materialize("2020-08")
+    july = subjects(query, "2020-07-01")
+    assert july == {
+        OLD_MONTH: ("旧主体", "enterprise", "370826", True, ["registry"]),
+        ENTERPRISE: (TAX["纳税人名称"], "enterprise", "370811", False, ["tax_grade"]),
+        COOPERATIVE: ("曲阜市丰收农民专业合作社", "farmer_cooperative", "370881", False, ["tax_grade"]),
+    }
+    before = subjects(query, "2020-08-01")
+    query("INSERT INTO wh.subjects VALUES ('2020-08-01', %s, 'stale', 'enterprise', NULL, false, '{x}')", (LATER,))
+    materialize("2020-08")
+    assert subjects(query, "2020-08-01") == before, "the month is deleted and inserted again"
+    assert subjects(query, "2020-07-01") == july, "other months are untouched"
+    materialize("2020-09")  # no registry delivery in September: August's snapshot is September's
+    september = subjects(query, "2020-09-01")
+    assert september[INDIVIDUAL][3] is True and september[LATER][:4] == (TAX["纳税人名称"], "enterprise", "370811", False)
+
+
+def test_subject_columns_exclude_authorities():
+    columns = {(feed, column) for feed, column, _ in subject_columns()}
+    assert ("penalty", "uscc") in columns and ("arrears", "creditor_uscc") in columns
+    assert ("uscc_issue", "uscc") in columns and ("uscc_issue", "corrected_uscc") in columns
+    assert not any(c in ("authority_uscc", "source_unit_uscc") for _, c in columns)
+    assert not any(feed == "registry" for feed, _ in columns)
+    names = {(feed, column): name for feed, column, name in subject_columns()}
+    assert names[("logistics", "uscc")] == "company_name" and names[("arrears", "creditor_uscc")] == "creditor_name"
+    assert names[("water_bill", "uscc")] == "account_name" and names[("objection", "uscc")] is None
