@@ -179,4 +179,18 @@ LANGUAGE sql STABLE AS $$
     WHERE coalesce(annual, quarters) IS NOT NULL ORDER BY y DESC LIMIT 1
 $$;
 
+-- I27–I30 (负面信用事件) differ only by 领域: latest-state credit_event rows of that domain, 性质 not
+-- 正面, 是否主动处理 否, 事件日期 in the last 12 months — a count, with the events as evidence.
+CREATE OR REPLACE FUNCTION wh.negative_credit_events(m date, window_start date, month_end date, event_domain text)
+RETURNS TABLE (scope text, scope_key text, numerator numeric, denominator numeric, value numeric, evidence jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT 'city'::text, '370800'::text, count(*)::numeric, NULL::numeric, count(*)::numeric,
+           jsonb_build_object('events', jsonb_path_query_array(coalesce(jsonb_agg(jsonb_build_object(
+               'event_no', event_no, 'event_date', event_date, 'nature', nature, 'file', file_sha256, 'row_no', row_no)
+               ORDER BY event_date, event_no), '[]'), '$[0 to 19]'))
+    FROM wh.latest_credit_event(m)
+    WHERE domain = event_domain AND nature <> '正面' AND handled_proactively = '否'
+      AND event_date BETWEEN window_start AND month_end
+$$;
+
 RESET check_function_bodies;
