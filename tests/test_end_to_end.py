@@ -30,25 +30,9 @@ NULL_REASONS = {
     "I19": {"file": None},
     "I20": {"registry_file": None, "existing_enterprises": 0},
 }
-# Known gaps (reported, not fixed here: sql/indicators is not this test's to change): these return NULL on
-# a zero denominator with nothing in the evidence saying so — only empty samples of rows. The row's own
-# denominator column is 0, which the test requires of them instead.
-KNOWN_GAPS = {
-    "I03": "no license/penalty row delivered in M: evidence {quarantined: 0, rows: []}",
-    "I04": "no correct license/penalty row delivered in M: evidence {late: 0, rows: []}",
-    "I10": "no uscc_issue row in the latest state: evidence {uncorrected: []}",
-    "I17": "|E(M)| = 0: evidence {tax_year, tax_a, aeo, subjects}, no count of existing enterprises",
-    "I24": "|E(M)| = 0: evidence {listings: []}",
-    "I25": "no blacklist listing in the last 12 months: evidence {exited: [], listed: []}",
-    "I26": "no joint_case implemented in M: evidence {not_fed_back: []}",
-    "I35": "no license/penalty row delivered in M or before: evidence {objections: []}",
-    "I36": "no valid objection closed in the last 12 months: evidence {longest: []}",
-}
-
-
 def explanation(ind_id: str, source: str, evidence: dict) -> str | None:
     """Why a null value is null, as the stored evidence says it; None when it says nothing."""
-    for key in ("missing", "error", "problem", "not_computed"):
+    for key in ("missing", "error", "problem", "not_computed", "n/a"):
         if key in evidence:
             return f"{key}: {evidence[key]}"
     if source == "self_report":
@@ -74,10 +58,7 @@ def assert_nulls_explained(nulls: dict[str, tuple]) -> None:
     for ind_id, (source, denominator, evidence) in nulls.items():
         if explanation(ind_id, source, evidence) is not None:
             continue
-        if ind_id in KNOWN_GAPS:
-            assert denominator == 0, (ind_id, KNOWN_GAPS[ind_id], denominator, evidence)
-            continue
-        unexplained[ind_id] = evidence
+        unexplained[ind_id] = (denominator, evidence)
     assert not unexplained, f"null with no reason in the evidence: {unexplained}"
 
 
@@ -133,8 +114,8 @@ def test_two_months_of_a_small_city_end_to_end(db, inbox, query, tmp_path):
 
 
 def test_null_indicators_of_an_empty_month_say_why(db):
-    """Nothing delivered at all: every data indicator that is null must say why in its evidence (or be a
-    listed known gap with a zero denominator); every self-report and deduction says "no self-report"."""
+    """Nothing delivered at all: every indicator that is null says why in its evidence; every
+    self-report and deduction says "no self-report"."""
     with database.transaction(db) as cur:
         result = indicators.compute_month(cur, dt.date(2018, 12, 1))
         cur.execute("DELETE FROM wh.indicator_results WHERE month = '2018-12-01'")
@@ -146,6 +127,6 @@ def test_null_indicators_of_an_empty_month_say_why(db):
     assert {i for i, r in city.items() if r.source == "self_report"} <= set(nulls)
     assert all(explanation(i, *nulls[i][::2]) == "no self-report" for i in nulls if nulls[i][0] == "self_report")
     assert_nulls_explained(nulls)
-    assert set(KNOWN_GAPS) <= set(nulls), "a known gap that is no longer null here: drop it from KNOWN_GAPS"
-    still_gaps = {i for i in KNOWN_GAPS if explanation(i, "data", nulls[i][2]) is None}
-    assert still_gaps == set(KNOWN_GAPS), f"now explained, drop from KNOWN_GAPS: {set(KNOWN_GAPS) - still_gaps}"
+    # the ratios over nothing say so themselves (the runner adds it for every zero denominator)
+    zero_denominator = {i for i, (_, denominator, _) in nulls.items() if denominator == 0}
+    assert zero_denominator and all("n/a" in nulls[i][2] for i in zero_denominator)

@@ -154,6 +154,9 @@ def data_rows(cur, ind: Indicator, month: dt.date, sql_dir: Path) -> tuple[list[
             evidence = json.loads(evidence)
         if evidence is not None and not isinstance(evidence, dict):
             evidence = {"evidence": evidence}
+        if r["value"] is None and r["denominator"] == 0:
+            # INDICATORS.md: a ratio over nothing is null (n/a), never 0 or 1 — and the evidence says so
+            evidence = {**(evidence or {}), "n/a": "the denominator is 0"}
         rows.append(_scored(ind, scope, key, r["value"], r["numerator"], r["denominator"], evidence))
     if ("city", CITY) not in seen:
         rows.insert(0, _scored(ind, "city", CITY, None, evidence={"problem": f"{shown_path(path)} returned no city row"}))
