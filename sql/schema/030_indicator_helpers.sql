@@ -193,4 +193,26 @@ LANGUAGE sql STABLE AS $$
       AND event_date BETWEEN window_start AND month_end
 $$;
 
+-- I13 and I14 differ only by 放款渠道 (and I14's 是否信用贷款 是): Σ 放款金额（万元） of correct xyd_loan rows
+-- delivered in M or before with 放款日期 in the last 12 months, over GDP(M) in 万元 (NULL without GDP).
+CREATE OR REPLACE FUNCTION wh.xyd_loan_share(m date, window_start date, month_end date, channels text[], credit_only boolean)
+RETURNS TABLE (scope text, scope_key text, numerator numeric, denominator numeric, value numeric, evidence jsonb)
+LANGUAGE sql STABLE AS $$
+    WITH l AS (
+        SELECT * FROM raw.xyd_loan
+        WHERE month <= m AND channel = ANY(channels) AND (NOT credit_only OR is_credit_loan = '是')
+          AND lent_on BETWEEN window_start AND month_end
+    ), g AS (SELECT wh.gdp(m) AS gdp)
+    SELECT 'city'::text, '370800'::text,
+           coalesce(sum(l.loan_amount), 0)::numeric,
+           (SELECT gdp FROM g)::numeric,
+           coalesce(sum(l.loan_amount), 0)::numeric / nullif((SELECT gdp FROM g), 0),
+           jsonb_build_object('loans', count(l.*), 'gdp_wan_yuan', (SELECT gdp FROM g),
+               'largest', jsonb_path_query_array(coalesce(jsonb_agg(jsonb_build_object(
+                   'loan_no', l.loan_no, 'institution', l.institution, 'amount', l.loan_amount, 'lent_on', l.lent_on,
+                   'unit', l.unit, 'file', l.file_sha256, 'row_no', l.row_no) ORDER BY l.loan_amount DESC, l.loan_no), '[]'),
+                   '$[0 to 19]'))
+    FROM l
+$$;
+
 RESET check_function_bodies;
