@@ -18,7 +18,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from jn_credit_dagster.lib import database, loader
+from jn_credit_dagster.lib import database, facts, loader
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.lib.suites import load_suite
 
@@ -57,7 +57,8 @@ def db(database_url, monkeypatch, tmp_path):
     database.ensure_schema(database_url)
     with database.transaction(database_url) as cur:
         tables = [sql.Identifier(schema, feed) for feed in load_specs() for schema in ("raw", "quarantine")]
-        cur.execute(sql.SQL("TRUNCATE {}, ingest.ledger").format(sql.SQL(", ").join(tables)))
+        tables += [facts.fact_table(spec) for spec in facts.state_specs()]
+        cur.execute(sql.SQL("TRUNCATE {}, ingest.ledger, wh.fact_builds").format(sql.SQL(", ").join(tables)))
     return database_url
 
 
@@ -116,4 +117,13 @@ def ingest(db, inbox, tmp_path):
         with database.transaction(db) as cur:
             return loader.MonthLoader(cur, spec, load_suite(feed), inbox, dt.date.fromisoformat(month + "-01"),
                                       tmp_path / "archive").run()
+    return run
+
+
+@pytest.fixture
+def build_facts(db):
+    """build_facts("YYYY-MM") builds that month's latest state of every state feed, as wh/<feed> does."""
+    def run(month):
+        with database.transaction(db) as cur:
+            return facts.build_all(cur, dt.date.fromisoformat(month + "-01"))
     return run

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from jn_credit_dagster.generate import generate
-from jn_credit_dagster.lib import database, indicators
+from jn_credit_dagster.lib import database, facts, indicators
 from jn_credit_dagster.lib.catalog import IDS, load_catalog
 from jn_credit_dagster.lib.specs import UNITS
 
@@ -117,6 +117,7 @@ def test_null_indicators_of_an_empty_month_say_why(db):
     """Nothing delivered at all: every indicator that is null says why in its evidence; every
     self-report and deduction says "no self-report"."""
     with database.transaction(db) as cur:
+        facts.build_all(cur, dt.date(2018, 12, 1))
         result = indicators.compute_month(cur, dt.date(2018, 12, 1))
         cur.execute("DELETE FROM wh.indicator_results WHERE month = '2018-12-01'")
         cur.execute("DELETE FROM wh.indicator_totals WHERE month = '2018-12-01'")

@@ -55,9 +55,10 @@ def month_params(month: str) -> dict:
 
 
 @pytest.fixture
-def indicator(query):
-    """indicator(id, "YYYY-MM") -> {scope: {scope_key: row dict}}; checks the output contract."""
+def indicator(query, build_facts):
+    """indicator(id, "YYYY-MM") -> {scope: {scope_key: row dict}}, on M's facts; checks the output contract."""
     def run(ident: str, month: str) -> dict:
+        build_facts(month)
         text = (SQL / f"{ident}.sql").read_text(encoding="utf-8")
         rows = query(text, month_params(month))
         result: dict = {}

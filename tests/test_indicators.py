@@ -14,8 +14,10 @@ import yaml
 
 from jn_credit_dagster.defs.indicators.assets import results_asset
 from jn_credit_dagster.defs.indicators.checks import indicator_check
-from jn_credit_dagster.lib import database, indicators
+from jn_credit_dagster.defs.warehouse.facts import fact_asset
+from jn_credit_dagster.lib import database, facts, indicators
 from jn_credit_dagster.lib.catalog import IDS, load_catalog
+from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import Warehouse
 
 CASES = Path(__file__).parent / "cases"
@@ -65,8 +67,11 @@ def wh(db, query):
 
 
 def compute(url, month, sql_dir):
+    """M's facts, then M's indicators, as the monthly job runs them."""
+    month = dt.date.fromisoformat(month + "-01")
     with database.transaction(url) as cur:
-        return indicators.compute_month(cur, dt.date.fromisoformat(month + "-01"), sql_dir=sql_dir)
+        facts.build_all(cur, month)
+        return indicators.compute_month(cur, month, sql_dir=sql_dir)
 
 
 def report(deliver, ingest, unit, day, values):
@@ -167,8 +172,8 @@ def test_asset_and_red_check_warns(wh, deliver, ingest, sql_dir):
     ingest("penalty", "2020-08")
     catalog = load_catalog()
     result = dg.materialize(
-        [results_asset(sql_dir), indicator_check(catalog["I39"]), indicator_check(catalog["I03"]),
-         indicator_check(catalog["I06"])],
+        [*(fact_asset(spec) for spec in facts.state_specs()), results_asset(sql_dir),
+         indicator_check(catalog["I39"]), indicator_check(catalog["I03"]), indicator_check(catalog["I06"])],
         partition_key="2020-08", resources={"warehouse": Warehouse()},
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert result.success
@@ -179,6 +184,20 @@ def test_asset_and_red_check_warns(wh, deliver, ingest, sql_dir):
     assert checks["I39"].metadata["status"].value == "red" and checks["I39"].metadata["value"].value == 1
     assert checks["I03"].passed and checks["I03"].metadata["score"].value == pytest.approx(3)
     assert checks["I06"].passed and "I06.sql" in checks["I06"].metadata["evidence"].value
+
+
+def test_results_without_the_months_facts_fail_and_say_which(wh, sql_dir):
+    """An empty latest state would score as "nothing listed": the asset refuses and names what to build."""
+    with database.transaction(wh) as cur:
+        facts.build_month(cur, load_specs()["blacklist"], dt.date(2020, 8, 1))
+    result = dg.materialize([results_asset(sql_dir)], partition_key="2020-08", resources={"warehouse": Warehouse()},
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("indicators__results").error.message
+    assert "wh/arrears" in failure and "wh/self_report" in failure and "wh/blacklist" not in failure
+    with database.transaction(wh) as cur:
+        cur.execute("SELECT count(*) FROM wh.indicator_totals WHERE month = '2020-08-01'")
+        assert cur.fetchone()[0] == 0
 
 
 def jn_credit(*args):

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 import yaml
 
-from jn_credit_dagster.lib import database, indicators
+from jn_credit_dagster.lib import database, facts, indicators
 from jn_credit_dagster.lib.catalog import IDS
 from jn_credit_dagster.lib.deliveries_due import DUE
 from jn_credit_dagster.reports import build_all, bulletin, data, package, rectification
@@ -58,8 +58,9 @@ def month(db, query, deliver, ingest):
         for m in ("2020-07", "2020-08"):
             ingest(feed, m)
     with database.transaction(db) as cur:
-        indicators.compute_month(cur, dt.date(2020, 7, 1))
-        indicators.compute_month(cur, dt.date(2020, 8, 1))
+        for month in (dt.date(2020, 7, 1), dt.date(2020, 8, 1)):
+            facts.build_all(cur, month)
+            indicators.compute_month(cur, month)
     return db
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from psycopg2 import sql
 
-from . import paths, tables
+from . import facts, paths, tables
 from .specs import load_specs
 
 
@@ -87,6 +87,8 @@ def schema_statements() -> list[str | sql.Composable]:
     statements: list[str | sql.Composable] = [p.read_text(encoding="utf-8") for p in sorted((paths.SQL / "schema").glob("*.sql"))]
     for spec in load_specs().values():
         statements += tables.ddl(spec)
+    for spec in facts.state_specs():
+        statements += facts.ddl(spec)
     return statements
 
 

@@ -8,8 +8,8 @@ unit / per district:
   file does not exist yet is stored as value NULL, status `n/a`, evidence {"missing": "<file>"}; a file
   whose SQL fails is stored the same way with {"error": …} (the run goes on; the asset check of that
   indicator fails with ERROR severity).
-- a **self-report** indicator (INDICATORS.md "Self-report"): each unit's latest `raw.self_report` row for
-  it delivered in M or before (month ≤ M; latest by delivery_date, month, seq, row_no); units combine by
+- a **self-report** indicator (INDICATORS.md "Self-report"): each unit's latest `self_report` row for
+  it delivered in M or before (the fact wh.self_report of M, key 指标编号 + unit); units combine by
   max (是 = 1, 否 = 0, numbers as numbers). A unit's latest value that is neither is ignored and listed in
   the evidence (an earlier value of that unit does not come back). One row per reporting unit too.
 - a **deduction** (D1, D2) is an event of the month its 是 is delivered in, not a state that carries
@@ -33,7 +33,7 @@ from typing import Any
 
 from psycopg2.extras import Json, execute_values
 
-from . import paths
+from . import facts, paths
 from .catalog import Catalog, Indicator, load_catalog, score, status
 
 SQL_DIR = paths.SQL / "indicators"
@@ -185,12 +185,10 @@ def reported_value(ind: Indicator, text: str | None) -> float | None:
 
 
 def _latest_reports(cur, ids: list[str], month: dt.date) -> list[dict]:
-    """Each unit's latest self_report row per indicator, delivered in M or before."""
+    """Each unit's latest self_report row per indicator, delivered in M or before (wh.self_report)."""
     cur.execute("""
-        SELECT DISTINCT ON (indicator_id, unit) indicator_id, unit, reported_value, month, delivery_date
-        FROM raw.self_report
-        WHERE indicator_id = ANY(%(ids)s) AND month <= %(month)s
-        ORDER BY indicator_id, unit, delivery_date DESC, month DESC, seq DESC, row_no DESC""",
+        SELECT indicator_id, unit, reported_value, month, delivery_date FROM wh.self_report
+        WHERE as_of_month = %(month)s AND indicator_id = ANY(%(ids)s) ORDER BY indicator_id, unit""",
                 {"ids": ids, "month": month})
     return [dict(zip(("indicator", "unit", "reported", "month", "delivery_date"), r)) for r in cur.fetchall()]
 
@@ -260,10 +258,18 @@ def deduction_rows(ind: Indicator, reports: list[dict], month: dt.date) -> list[
 
 # ---------------------------------------------------------------- the month
 
+class FactsNotBuilt(RuntimeError):
+    """The indicators of a month read the state feeds' facts of that month (wh.<feed>, lib/facts.py)."""
+
+
 def compute_month(cur, month: dt.date, sql_dir: Path | str = SQL_DIR, catalog: Catalog | None = None) -> MonthIndicators:
     """Compute every indicator of the catalog for M and replace M's rows, on `cur` (the caller's transaction)."""
     catalog = catalog or load_catalog()
     month = month.replace(day=1)
+    unbuilt = facts.unbuilt(cur, month)
+    if unbuilt:  # an empty latest state would read as "nothing listed", and score
+        raise FactsNotBuilt(f"the latest state of {', '.join(unbuilt)} is not built for {month:%Y-%m}: "
+                            f"materialize {', '.join('wh/' + f for f in unbuilt)} for that month first")
     sql_dir = Path(sql_dir)
     rows: list[Row] = []
     missing, errors = [], {}

@@ -83,7 +83,7 @@ class FeedSpec:
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 # Names the tables and the typed relation use for delivery facts; a column may not take them.
-RESERVED = {"month", "unit", "file_sha256", "delivery_date", "seq", "row_no", "file_idx", "extra",
+RESERVED = {"month", "as_of_month", "unit", "file_sha256", "delivery_date", "seq", "row_no", "file_idx", "extra",
             "reasons", "malformed", "malformed_detail"}
 
 
@@ -114,7 +114,8 @@ def _parse(path: Path) -> FeedSpec:
             problems.append(f"column {c.name!r}: bad name or type {c.type!r}")
     if len(set(names)) != len(names) or len({normalise_header(c.header) for c in columns}) != len(columns):
         problems.append("column names and headers must be unique")
-    if not set(spec.key) <= set(names):
+    # a state feed's latest state may be per delivering unit (self_report: 指标编号 + unit)
+    if not set(spec.key) <= set(names) | ({"unit"} if spec.kind == "state" else set()):
         problems.append(f"key {spec.key} names unknown columns")
     if spec.units is not None and not set(spec.units) <= set(UNITS):
         problems.append(f"unknown units {sorted(set(spec.units) - set(UNITS))}")

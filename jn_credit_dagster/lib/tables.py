@@ -107,6 +107,9 @@ def ddl(spec: FeedSpec) -> list[sql.Composable]:
     if spec.checks_duplicates and spec.kind == "event":
         statements.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
             sql.Identifier(f"{spec.id}_key"), raw, sql.SQL(", ").join(map(sql.Identifier, spec.key))))
+    if spec.kind == "snapshot":  # a month reads one delivery's rows (wh.snapshot_file; I09 its quarantine too)
+        statements += [sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (file_sha256)").format(
+            sql.Identifier(f"{spec.id}_file"), table) for table in (raw, quarantine)]
     statements.append(sql.SQL("DROP VIEW IF EXISTS {}").format(delivered_view(spec)))
     statements.append(_view(spec))
     return statements

@@ -78,10 +78,8 @@ def joint_case_rows(cur, spec: FeedSpec, month: dt.date) -> list[list[str]]:
     month_end = indicators.add_months(month, 1) - dt.timedelta(days=1)
     cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in spec.columns)
     cur.execute(sql.SQL("""
-        SELECT {cols} FROM (
-            SELECT DISTINCT ON (case_no) * FROM raw.joint_case WHERE month <= %(month)s
-            ORDER BY case_no, delivery_date DESC, month DESC, seq DESC, row_no DESC) latest
-        WHERE implemented_on BETWEEN %(month)s AND %(month_end)s
+        SELECT {cols} FROM wh.joint_case
+        WHERE as_of_month = %(month)s AND implemented_on BETWEEN %(month)s AND %(month_end)s
         ORDER BY case_no""").format(cols=cols), {"month": month, "month_end": month_end})
     return [_values(spec, r) for r in cur.fetchall()]
 

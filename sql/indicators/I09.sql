@@ -11,12 +11,16 @@ WITH f AS (
     UNION ALL
     SELECT q.row_no, upper(trim(q.uscc)), q.subject_name, nullif(trim(q.district), '') FROM quarantine.registry q
     JOIN f ON q.file_sha256 = f.sha256
+), checked AS (
+    SELECT r.*, coalesce(jn.uscc_valid(r.uscc), false) AS valid FROM rows r
 ), judged AS (
-    SELECT r.*, coalesce(jn.uscc_valid(r.uscc), false) AS valid,
-           coalesce(jn.uscc_valid(r.uscc), false) AND EXISTS (
-               SELECT 1 FROM rows o WHERE o.uscc = r.uscc AND o.row_no <> r.row_no
-                 AND o.subject_name IS DISTINCT FROM r.subject_name) AS duplicate
-    FROM rows r
+    -- another row of the same valid USCC has a different name (NULL included) exactly when the USCC's
+    -- rows carry two or more names: then every one of its rows counts
+    SELECT c.*, c.valid AND (
+               min(c.subject_name) OVER w IS DISTINCT FROM max(c.subject_name) OVER w
+               OR (bool_or(c.subject_name IS NULL) OVER w AND bool_or(c.subject_name IS NOT NULL) OVER w)) AS duplicate
+    FROM checked c
+    WINDOW w AS (PARTITION BY c.valid, CASE WHEN c.valid THEN c.uscc END)
 ), groups AS (
     SELECT 'city' AS scope, '370800' AS scope_key, j.* FROM judged j
     UNION ALL SELECT 'district', j.district, j.* FROM judged j WHERE j.district IS NOT NULL

@@ -1,5 +1,5 @@
 -- I10 重错码纠正率: latest state of uscc_issue as of end(M): rows 已纠正 / all rows.
-WITH s AS (SELECT * FROM wh.latest_uscc_issue(%(month)s))
+WITH s AS (SELECT * FROM wh.uscc_issue WHERE as_of_month = %(month)s)
 SELECT 'city'::text AS scope, '370800'::text AS scope_key,
        count(*) FILTER (WHERE correction_status = '已纠正')::numeric AS numerator,
        count(*)::numeric AS denominator,

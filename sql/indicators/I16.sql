@@ -1,5 +1,5 @@
 -- I16 政府部门和国有企业清欠比例: latest state of arrears: Σ 已清偿金额 / Σ 欠款金额.
-WITH s AS (SELECT * FROM wh.latest_arrears(%(month)s))
+WITH s AS (SELECT * FROM wh.arrears WHERE as_of_month = %(month)s)
 SELECT 'city'::text AS scope, '370800'::text AS scope_key,
        coalesce(sum(repaid_amount), 0)::numeric AS numerator,
        coalesce(sum(debt_amount), 0)::numeric AS denominator,

@@ -2,10 +2,10 @@
 -- in the latest state of tax_grade, or (b) whose latest-state customs_aeo row is 高级认证企业 with
 -- 状态 有效 / |E(M)|; a subject counts once.
 WITH e AS (SELECT uscc FROM wh.existing_enterprises(%(month)s)),
-t AS (SELECT * FROM wh.latest_tax_grade(%(month)s)),
+t AS (SELECT * FROM wh.tax_grade WHERE as_of_month = %(month)s),
 y AS (SELECT max(eval_year) AS y FROM t),
 a AS (SELECT DISTINCT t.uscc FROM t, y WHERE t.eval_year = y.y AND t.grade = 'A'),
-c AS (SELECT uscc FROM wh.latest_customs_aeo(%(month)s) WHERE certification_type = '高级认证企业' AND status = '有效'),
+c AS (SELECT uscc FROM wh.customs_aeo WHERE as_of_month = %(month)s AND certification_type = '高级认证企业' AND status = '有效'),
 j AS (SELECT e.uscc, a.uscc IS NOT NULL AS tax_a, c.uscc IS NOT NULL AS aeo
       FROM e LEFT JOIN a ON a.uscc = e.uscc LEFT JOIN c ON c.uscc = e.uscc)
 SELECT 'city'::text AS scope, '370800'::text AS scope_key,

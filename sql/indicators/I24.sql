@@ -3,9 +3,9 @@
 -- delivered the listing's latest row; denominator |E(M)|) and per district (the subject's 所属区县
 -- in M's registry snapshot; denominator E(M) of that district).
 WITH l AS (
-    SELECT b.*, s.district FROM wh.latest_blacklist(%(month)s) b
+    SELECT b.*, s.district FROM wh.blacklist b
     LEFT JOIN wh.subject_district(%(month)s) s ON s.uscc = b.uscc
-    WHERE b.subject_category = '法人及非法人组织' AND b.uscc IS NOT NULL AND b.listed_on <= %(month_end)s
+    WHERE b.as_of_month = %(month)s AND b.subject_category = '法人及非法人组织' AND b.uscc IS NOT NULL AND b.listed_on <= %(month_end)s
       AND (b.removed_on IS NULL OR b.removed_on > %(month_end)s)
 ), e AS (SELECT * FROM wh.existing_enterprises(%(month)s)),
 groups AS (

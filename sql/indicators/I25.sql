@@ -2,8 +2,8 @@
 -- distinct USCC with a row whose 移出日期 is in the last 12 months / distinct USCC with a row listed at
 -- some time in the last 12 months (列入日期 <= end(M) and 移出日期 empty or >= the window's first day).
 WITH l AS (
-    SELECT * FROM wh.latest_blacklist(%(month)s)
-    WHERE subject_category = '法人及非法人组织' AND uscc IS NOT NULL
+    SELECT * FROM wh.blacklist
+    WHERE as_of_month = %(month)s AND subject_category = '法人及非法人组织' AND uscc IS NOT NULL
 ), x AS (
     SELECT uscc, bool_or(removed_on BETWEEN %(window_start)s AND %(month_end)s) AS exited,
            bool_or(listed_on <= %(month_end)s AND (removed_on IS NULL OR removed_on >= %(window_start)s)) AS listed

@@ -2,8 +2,8 @@
 -- <= the 30th of M (end(M) in February) / all of them.
 WITH s AS (
     SELECT *, reported_on <= least(%(month)s::date + 29, %(month_end)s::date) AS fed_back
-    FROM wh.latest_joint_case(%(month)s)
-    WHERE implemented_on BETWEEN %(month)s AND %(month_end)s
+    FROM wh.joint_case
+    WHERE as_of_month = %(month)s AND implemented_on BETWEEN %(month)s AND %(month_end)s
 )
 SELECT 'city'::text AS scope, '370800'::text AS scope_key,
        count(*) FILTER (WHERE fed_back)::numeric AS numerator,

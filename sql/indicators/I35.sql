@@ -1,8 +1,8 @@
 -- I35 有效异议信息占比: latest-state objection rows with 是否有效异议 是 and 受理日期 in the last 12 months
 -- / correct license + penalty rows delivered in M or before.
 WITH o AS (
-    SELECT * FROM wh.latest_objection(%(month)s)
-    WHERE is_valid = '是' AND received_on BETWEEN %(window_start)s AND %(month_end)s
+    SELECT * FROM wh.objection
+    WHERE as_of_month = %(month)s AND is_valid = '是' AND received_on BETWEEN %(window_start)s AND %(month_end)s
 ), r AS (
     SELECT (SELECT count(*) FROM raw.license WHERE month <= %(month)s)
          + (SELECT count(*) FROM raw.penalty WHERE month <= %(month)s) AS n

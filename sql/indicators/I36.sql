@@ -1,8 +1,8 @@
 -- I36 异议平均处理天数: latest state of objection, rows with 是否有效异议 是 and 办结日期 in the last 12
 -- months: mean of (办结日期 − 受理日期) in calendar days (numerator: total days; denominator: rows).
 WITH o AS (
-    SELECT *, closed_on - received_on AS days FROM wh.latest_objection(%(month)s)
-    WHERE is_valid = '是' AND closed_on BETWEEN %(window_start)s AND %(month_end)s
+    SELECT *, closed_on - received_on AS days FROM wh.objection
+    WHERE as_of_month = %(month)s AND is_valid = '是' AND closed_on BETWEEN %(window_start)s AND %(month_end)s
 )
 SELECT 'city'::text AS scope, '370800'::text AS scope_key,
        coalesce(sum(days), 0)::numeric AS numerator, count(*)::numeric AS denominator,

@@ -36,3 +36,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            - (SELECT c.workday_seq FROM wh.calendar c WHERE c.day = a)
     END
 $$;
+
+-- The builds of the state feeds' fact tables wh.<feed> (lib/facts.py): one row per feed and month, so
+-- "built, no rows" differs from "never built".
+CREATE TABLE IF NOT EXISTS wh.fact_builds (
+    feed        text NOT NULL,
+    as_of_month date NOT NULL,
+    rows        bigint NOT NULL,
+    built_at    timestamptz NOT NULL,
+    PRIMARY KEY (feed, as_of_month)
+);

@@ -1,7 +1,13 @@
 -- Helpers of the indicator SQL (sql/indicators/<id>.sql; INDICATORS.md "Terms").
--- The raw.<feed> tables are created after the files of sql/schema (their DDL comes from
--- assets/feeds), so the bodies below are not checked at creation; they are at the first call.
+-- The raw.<feed> tables and the state feeds' facts wh.<feed> are created after the files of sql/schema
+-- (their DDL comes from assets/feeds), so the bodies below are not checked at creation; they are at
+-- the first call.
 SET LOCAL check_function_bodies = off;
+
+-- The per-feed latest_<feed>(m) functions of earlier versions: the fact tables wh.<feed> replaced them.
+DROP FUNCTION IF EXISTS wh.latest_blacklist(date), wh.latest_uscc_issue(date), wh.latest_xyd_registration(date),
+    wh.latest_arrears(date), wh.latest_tax_grade(date), wh.latest_customs_aeo(date), wh.latest_joint_case(date),
+    wh.latest_credit_event(date), wh.latest_repair(date), wh.latest_objection(date), wh.latest_city_stats(date);
 
 -- The file (sha256) of M's snapshot of a snapshot feed: the latest loaded delivery in M's folder,
 -- else in the latest earlier month that has one; latest = max (delivery_date, seq, unit, file).
@@ -45,103 +51,6 @@ LANGUAGE sql STABLE AS $$
     FROM raw.service_item s WHERE s.file_sha256 = wh.snapshot_file('service_item', m)
 $$;
 
--- Latest state of each state feed as of end(M): among correct rows delivered in M or before
--- (month <= M), the latest per key by (delivery_date, month, seq, row_no) (FEEDS.md "Order").
-CREATE OR REPLACE FUNCTION wh.latest_blacklist(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, list_type text, subject_category text, uscc text,
-               listed_on date, removed_on date)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (b.list_type, b.uscc, b.id_number, b.listed_on)
-           b.unit, b.file_sha256, b.row_no, b.list_type, b.subject_category, b.uscc, b.listed_on, b.removed_on
-    FROM raw.blacklist b WHERE b.month <= m
-    ORDER BY b.list_type, b.uscc, b.id_number, b.listed_on,
-             b.delivery_date DESC, b.month DESC, b.seq DESC, b.row_no DESC, b.unit DESC, b.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_uscc_issue(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, issue_no text, uscc text, correction_status text)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.issue_no) t.unit, t.file_sha256, t.row_no, t.issue_no, t.uscc, t.correction_status
-    FROM raw.uscc_issue t WHERE t.month <= m
-    ORDER BY t.issue_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_xyd_registration(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, uscc text, platform text, status text)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.uscc, t.platform) t.unit, t.file_sha256, t.row_no, t.uscc, t.platform, t.status
-    FROM raw.xyd_registration t WHERE t.month <= m
-    ORDER BY t.uscc, t.platform, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_arrears(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, ledger_no text, debt_amount numeric, repaid_amount numeric)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.ledger_no) t.unit, t.file_sha256, t.row_no, t.ledger_no, t.debt_amount, t.repaid_amount
-    FROM raw.arrears t WHERE t.month <= m
-    ORDER BY t.ledger_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_tax_grade(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, uscc text, eval_year integer, grade text)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.uscc, t.eval_year) t.unit, t.file_sha256, t.row_no, t.uscc, t.eval_year, t.grade
-    FROM raw.tax_grade t WHERE t.month <= m
-    ORDER BY t.uscc, t.eval_year, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_customs_aeo(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, uscc text, certification_type text, status text)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.uscc) t.unit, t.file_sha256, t.row_no, t.uscc, t.certification_type, t.status
-    FROM raw.customs_aeo t WHERE t.month <= m
-    ORDER BY t.uscc, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_joint_case(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, case_no text, implemented_on date, reported_on date)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.case_no) t.unit, t.file_sha256, t.row_no, t.case_no, t.implemented_on, t.reported_on
-    FROM raw.joint_case t WHERE t.month <= m
-    ORDER BY t.case_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_credit_event(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, event_no text, event_date date, domain text,
-               nature text, handled_proactively text, handled_on date)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.event_no) t.unit, t.file_sha256, t.row_no, t.event_no, t.event_date, t.domain,
-           t.nature, t.handled_proactively, t.handled_on
-    FROM raw.credit_event t WHERE t.month <= m
-    ORDER BY t.event_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_repair(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, repair_no text, info_type text, applied_on date,
-               closed_on date)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.repair_no) t.unit, t.file_sha256, t.row_no, t.repair_no, t.info_type, t.applied_on, t.closed_on
-    FROM raw.repair t WHERE t.month <= m
-    ORDER BY t.repair_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_objection(m date)
-RETURNS TABLE (unit text, file_sha256 text, row_no integer, objection_no text, is_valid text, received_on date,
-               closed_on date)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.objection_no) t.unit, t.file_sha256, t.row_no, t.objection_no, t.is_valid, t.received_on, t.closed_on
-    FROM raw.objection t WHERE t.month <= m
-    ORDER BY t.objection_no, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
-CREATE OR REPLACE FUNCTION wh.latest_city_stats(m date)
-RETURNS TABLE (indicator text, period text, value numeric)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (t.indicator, t.period) t.indicator, t.period, t.value
-    FROM raw.city_stats t WHERE t.month <= m
-    ORDER BY t.indicator, t.period, t.delivery_date DESC, t.month DESC, t.seq DESC, t.row_no DESC, t.unit DESC, t.file_sha256 DESC
-$$;
-
 -- The first day of a city_stats 期间 (YYYY, YYYY-Qn, YYYY-MM).
 CREATE OR REPLACE FUNCTION wh.period_start(p text) RETURNS date
 LANGUAGE sql IMMUTABLE AS $$
@@ -155,8 +64,8 @@ $$;
 -- P(M): the latest 常住人口（万人） whose period begins at or before M, × 10 000 (NULL if none).
 CREATE OR REPLACE FUNCTION wh.population(m date) RETURNS numeric
 LANGUAGE sql STABLE AS $$
-    SELECT s.value * 10000 FROM wh.latest_city_stats(m) s
-    WHERE s.indicator = '常住人口（万人）' AND wh.period_start(s.period) <= m
+    SELECT s.value * 10000 FROM wh.city_stats s
+    WHERE s.as_of_month = m AND s.indicator = '常住人口（万人）' AND wh.period_start(s.period) <= m
     ORDER BY wh.period_start(s.period) DESC, length(s.period) DESC
     LIMIT 1
 $$;
@@ -166,8 +75,8 @@ $$;
 CREATE OR REPLACE FUNCTION wh.gdp(m date) RETURNS numeric
 LANGUAGE sql STABLE AS $$
     WITH g AS (
-        SELECT left(s.period, 4)::int AS y, s.period, s.value FROM wh.latest_city_stats(m) s
-        WHERE s.indicator = '地区生产总值（亿元）' AND s.period ~ '^\d{4}(-Q[1-4])?$'
+        SELECT left(s.period, 4)::int AS y, s.period, s.value FROM wh.city_stats s
+        WHERE s.as_of_month = m AND s.indicator = '地区生产总值（亿元）' AND s.period ~ '^\d{4}(-Q[1-4])?$'
           AND left(s.period, 4)::int <= extract(year FROM m)::int
     ), years AS (
         SELECT y, max(value) FILTER (WHERE period ~ '^\d{4}$') AS annual,
@@ -188,8 +97,8 @@ LANGUAGE sql STABLE AS $$
            jsonb_build_object('events', jsonb_path_query_array(coalesce(jsonb_agg(jsonb_build_object(
                'event_no', event_no, 'event_date', event_date, 'nature', nature, 'file', file_sha256, 'row_no', row_no)
                ORDER BY event_date, event_no), '[]'), '$[0 to 19]'))
-    FROM wh.latest_credit_event(m)
-    WHERE domain = event_domain AND nature <> '正面' AND handled_proactively = '否'
+    FROM wh.credit_event
+    WHERE as_of_month = m AND domain = event_domain AND nature <> '正面' AND handled_proactively = '否'
       AND event_date BETWEEN window_start AND month_end
 $$;
 

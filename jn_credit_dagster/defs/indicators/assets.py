@@ -5,6 +5,7 @@ import dagster as dg
 
 from jn_credit_dagster import partitions
 from jn_credit_dagster.defs.warehouse.assets import CALENDAR_KEY, DISTRICTS_KEY, UNITS_KEY
+from jn_credit_dagster.defs.warehouse.facts import fact_key
 from jn_credit_dagster.ingest import feed_key
 from jn_credit_dagster.lib import indicators
 from jn_credit_dagster.lib.catalog import load_catalog
@@ -38,7 +39,9 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
         key=RESULTS_KEY,
         group_name=GROUP,
         partitions_def=partitions.monthly(),
-        deps=[*(feed_key(f) for f in load_specs()), CALENDAR_KEY, UNITS_KEY, DISTRICTS_KEY],
+        # state feeds through their latest state (wh/<feed>); event and snapshot feeds are read raw
+        deps=[*(fact_key(f) if s.kind == "state" else feed_key(f) for f, s in load_specs().items()),
+              CALENDAR_KEY, UNITS_KEY, DISTRICTS_KEY],
         kinds={"postgres"},
         retry_policy=DB_RETRY,
         pool=WAREHOUSE_POOL,
@@ -53,8 +56,11 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
     )
     def indicator_results(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
-        with warehouse.transaction() as cur:
-            result = indicators.compute_month(cur, month, sql_dir=sql_dir)
+        try:
+            with warehouse.transaction() as cur:
+                result = indicators.compute_month(cur, month, sql_dir=sql_dir)
+        except indicators.FactsNotBuilt as error:  # a retry would not build them
+            raise dg.Failure(str(error), allow_retries=False) from error
         if result.missing:
             context.log.warning(f"no SQL file yet for {', '.join(result.missing)}: stored as n/a")
         for ind_id, error in result.errors.items():
