@@ -109,6 +109,7 @@ def measure(url: str, month: dt.date) -> None:
     catalog = load_catalog()
     per_indicator = {}
     with database.transaction(url) as cur:
+        cur.execute("SET LOCAL work_mem = '256MB'")  # as compute_month
         for ind in catalog.indicators.values():
             if ind.source == "data":
                 per_indicator[ind.id] = timed(

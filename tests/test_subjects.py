@@ -118,11 +118,13 @@ def test_each_month_its_own_snapshot_and_rebuilt_whole(loaded, query):
 
 
 def test_subject_columns_exclude_authorities():
-    columns = {(feed, column) for feed, column, _ in subject_columns()}
+    columns = {(feed, column) for feed, column, _, _ in subject_columns()}
     assert ("penalty", "uscc") in columns and ("arrears", "creditor_uscc") in columns
     assert ("uscc_issue", "uscc") in columns and ("uscc_issue", "corrected_uscc") in columns
     assert not any(c in ("authority_uscc", "source_unit_uscc") for _, c in columns)
     assert not any(feed == "registry" for feed, _ in columns)
-    names = {(feed, column): name for feed, column, name in subject_columns()}
+    names = {(feed, column): name for feed, column, name, _ in subject_columns()}
+    unchecked = {(feed, column) for feed, column, _, checked in subject_columns() if not checked}
+    assert unchecked == {("uscc_issue", "uscc")}  # text as issued: validated when read
     assert names[("logistics", "uscc")] == "company_name" and names[("arrears", "creditor_uscc")] == "creditor_name"
     assert names[("water_bill", "uscc")] == "account_name" and names[("objection", "uscc")] is None

@@ -270,6 +270,7 @@ def compute_month(cur, month: dt.date, sql_dir: Path | str = SQL_DIR, catalog: C
     if unbuilt:  # an empty latest state would read as "nothing listed", and score
         raise FactsNotBuilt(f"the latest state of {', '.join(unbuilt)} is not built for {month:%Y-%m}: "
                             f"materialize {', '.join('wh/' + f for f in unbuilt)} for that month first")
+    cur.execute("SET LOCAL work_mem = '256MB'")  # a city's registry snapshot sorts in memory, not on disk
     sql_dir = Path(sql_dir)
     rows: list[Row] = []
     missing, errors = [], {}

@@ -7,19 +7,19 @@ WITH f AS (
     WHERE l.feed = 'registry' AND l.status = 'loaded' AND l.month = %(month)s
     ORDER BY l.delivery_date DESC, l.seq DESC, l.unit DESC, l.sha256 DESC LIMIT 1
 ), rows AS (
-    SELECT r.row_no, r.uscc, r.subject_name, r.district FROM raw.registry r JOIN f ON r.file_sha256 = f.sha256
+    -- a correct row's USCC is valid (ingest quarantines an invalid one): only quarantined rows are checked
+    SELECT r.row_no, r.uscc, r.subject_name, r.district, true AS valid FROM raw.registry r JOIN f ON r.file_sha256 = f.sha256
     UNION ALL
-    SELECT q.row_no, upper(trim(q.uscc)), q.subject_name, nullif(trim(q.district), '') FROM quarantine.registry q
-    JOIN f ON q.file_sha256 = f.sha256
-), checked AS (
-    SELECT r.*, coalesce(jn.uscc_valid(r.uscc), false) AS valid FROM rows r
+    SELECT q.row_no, upper(trim(q.uscc)), q.subject_name, nullif(trim(q.district), ''),
+           coalesce(jn.uscc_valid(upper(trim(q.uscc))), false)
+    FROM quarantine.registry q JOIN f ON q.file_sha256 = f.sha256
 ), judged AS (
     -- another row of the same valid USCC has a different name (NULL included) exactly when the USCC's
     -- rows carry two or more names: then every one of its rows counts
     SELECT c.*, c.valid AND (
                min(c.subject_name) OVER w IS DISTINCT FROM max(c.subject_name) OVER w
                OR (bool_or(c.subject_name IS NULL) OVER w AND bool_or(c.subject_name IS NOT NULL) OVER w)) AS duplicate
-    FROM checked c
+    FROM rows c
     WINDOW w AS (PARTITION BY c.valid, CASE WHEN c.valid THEN c.uscc END)
 ), groups AS (
     SELECT 'city' AS scope, '370800' AS scope_key, j.* FROM judged j

@@ -30,10 +30,10 @@ NAME_COLUMNS = {"creditor_uscc": ("creditor_name",),
 PREVIEW_ROWS = 20
 
 
-def subject_columns() -> list[tuple[str, str, str | None]]:
-    """(feed, USCC column, name column or None) of every feed but the registry that names a subject by
-    USCC: its columns of type uscc that are not an authority's, and uscc_issue's 统一社会信用代码 (text,
-    as issued: kept only where valid)."""
+def subject_columns() -> list[tuple[str, str, str | None, bool]]:
+    """(feed, USCC column, name column or None, checked at ingest) of every feed but the registry that
+    names a subject by USCC: its columns of type uscc that are not an authority's (a correct row's value
+    is valid), and uscc_issue's 统一社会信用代码 (text, as issued: kept only where valid)."""
     found = []
     for feed, spec in load_specs().items():
         if feed == REGISTRY:
@@ -43,7 +43,7 @@ def subject_columns() -> list[tuple[str, str, str | None]]:
             if column.name in NOT_SUBJECT or not (column.type == "uscc" or (feed == "uscc_issue" and column.name == "uscc")):
                 continue
             name = next((n for n in NAME_COLUMNS.get(column.name, ()) if n in names), None)
-            found.append((feed, column.name, name))
+            found.append((feed, column.name, name, column.type == "uscc"))
     return found
 
 
@@ -51,23 +51,29 @@ def insert_statement() -> sql.Composed:
     """DELETE-free: the one INSERT … SELECT of month %(month)s (districts: %(districts)s)."""
     mentions = sql.SQL("\n        UNION ALL ").join(
         sql.SQL("SELECT {feed} AS feed, t.{uscc} AS uscc, {name} AS name, t.delivery_date, t.month, t.seq, t.row_no "
-                "FROM {table} t WHERE t.month <= %(month)s AND t.{uscc} IS NOT NULL").format(
+                "FROM {table} t WHERE t.month <= %(month)s AND t.{uscc} IS NOT NULL{valid}").format(
             feed=sql.Literal(feed), uscc=sql.Identifier(uscc),
             name=sql.SQL("t.{}").format(sql.Identifier(name)) if name else sql.SQL("NULL::text"),
-            table=tables.raw_table(load_specs()[feed]))
-        for feed, uscc, name in subject_columns())
+            table=tables.raw_table(load_specs()[feed]),
+            valid=sql.SQL("") if checked else sql.SQL(" AND jn.uscc_valid(t.{})").format(sql.Identifier(uscc)))
+        for feed, uscc, name, checked in subject_columns())
     return sql.SQL("""
     WITH registry AS (
         SELECT DISTINCT ON (s.uscc) s.uscc, s.subject_name, s.subject_type, s.district
-        FROM wh.registry_snapshot(%(month)s) s WHERE jn.uscc_valid(s.uscc)
+        FROM wh.registry_snapshot(%(month)s) s  -- correct rows: the USCC is valid (ingest checked it)
         ORDER BY s.uscc, s.row_no
     ), mentions AS (
         {mentions}
+    ), sources AS (
+        SELECT d.uscc, array_agg(d.feed ORDER BY d.feed) AS sources
+        FROM (SELECT DISTINCT m.uscc, m.feed FROM mentions m) d GROUP BY d.uscc
+    ), names AS (  -- the latest name a feed gave, needed only where the registry gives none
+        SELECT DISTINCT ON (m.uscc) m.uscc, btrim(m.name) AS name FROM mentions m
+        WHERE nullif(btrim(m.name), '') IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM registry r WHERE r.uscc = m.uscc AND r.subject_name IS NOT NULL)
+        ORDER BY m.uscc, m.delivery_date DESC, m.month DESC, m.seq DESC, m.row_no DESC
     ), fed AS (
-        SELECT m.uscc, array_agg(DISTINCT m.feed ORDER BY m.feed) AS sources,
-               (array_agg(nullif(btrim(m.name), '') ORDER BY m.delivery_date DESC, m.month DESC, m.seq DESC, m.row_no DESC)
-                    FILTER (WHERE nullif(btrim(m.name), '') IS NOT NULL))[1] AS name
-        FROM mentions m WHERE jn.uscc_valid(m.uscc) GROUP BY m.uscc
+        SELECT s.uscc, s.sources, n.name FROM sources s LEFT JOIN names n ON n.uscc = s.uscc
     )
     INSERT INTO wh.subjects (month, uscc, name, kind, district, in_registry, sources)
     SELECT %(month)s, coalesce(r.uscc, f.uscc), coalesce(r.subject_name, f.name),
@@ -81,6 +87,7 @@ def insert_statement() -> sql.Composed:
 
 def build_month(cur, month) -> dict:
     """Replace M's rows of wh.subjects on `cur` (the caller's transaction); returns the counts and a preview."""
+    cur.execute("SET LOCAL work_mem = '256MB'")  # a city's mentions hash and sort in memory, not on disk
     cur.execute("DELETE FROM wh.subjects WHERE month = %s", (month,))
     cur.execute(insert_statement(), {"month": month, "districts": [code for code, _, _ in district_rows()]})
     inserted = cur.rowcount
