@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def cjk_font() -> str:
 
 def _style():
     plt.rcParams["font.family"] = [cjk_font(), "sans-serif"]
+    # WenQuanYi Zen Hei has one weight ("medium"): matplotlib uses it for "normal" text, and would say so
+    # on stderr for every label
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     plt.rcParams["axes.unicode_minus"] = False
     plt.rcParams["svg.hashsalt"] = "jn-credit"
 
