@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from jn_credit_dagster import partitions
 from jn_credit_dagster.defs.warehouse.facts import fact_asset
 from jn_credit_dagster.lib import facts
 from jn_credit_dagster.lib.specs import load_specs
@@ -33,6 +34,19 @@ def test_every_state_feed_and_only_those_has_a_fact_asset():
     kinds = {feed: spec.kind for feed, spec in load_specs().items()}
     assert sorted(s.id for s in facts.state_specs()) == sorted(f for f, k in kinds.items() if k == "state")
     assert len(facts.state_specs()) == 12
+
+
+def test_a_month_depends_on_every_earlier_month_of_its_feed():
+    """August's state reads every folder up to August: the UI marks it stale when July is ingested again."""
+    asset = fact_asset(load_specs()["blacklist"])
+    months = partitions.monthly()
+    mapping = asset.get_partition_mapping(dg.AssetKey(["raw", "blacklist"]))
+    upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
+        months.empty_subset().with_partition_keys(["2020-08"]), months, months)
+    keys = sorted(upstream.partitions_subset.get_partition_keys())
+    assert keys[0] == months.get_first_partition_key() and keys[-1] == "2020-08"
+    assert len(keys) == len(set(keys)) == 12 * (2020 - int(keys[0][:4])) + 8 - int(keys[0][5:]) + 1
+    assert not upstream.required_but_nonexistent_subset.get_partition_keys()
 
 
 def test_blacklist_latest_state_per_month(deliver, ingest, query):

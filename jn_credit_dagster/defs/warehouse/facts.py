@@ -4,6 +4,8 @@ One asset per state feed, made from its spec (lib/facts.py): a new state feed ge
 no Python. Each materialization deletes and inserts its month in one transaction.
 """
 
+import warnings
+
 import dagster as dg
 from psycopg2 import sql
 
@@ -18,6 +20,17 @@ from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
 PREVIEW_ROWS = 10
 
 
+def every_earlier_month() -> dg.TimeWindowPartitionMapping:
+    """The upstream months of month M: M and every month before it, back to the first partition (a
+    century of months reaches past any first month; the months before it do not exist). The flag that
+    lets the window start before the first partition is beta in Dagster 1.13: chosen knowingly, so its
+    warning is not repeated on every load of the definitions."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.TimeWindowPartitionMapping(start_offset=-1200, end_offset=0,
+                                             allow_nonexistent_upstream_partitions=True)
+
+
 def fact_key(feed: str) -> dg.AssetKey:
     return dg.AssetKey(["wh", feed])
 
@@ -30,7 +43,8 @@ def fact_asset(spec: FeedSpec) -> dg.AssetsDefinition:
         key=fact_key(spec.id),
         group_name=GROUP,
         partitions_def=partitions.monthly(),
-        deps=[feed_key(spec.id)],
+        # M reads every month up to M: a re-delivery into an earlier month's folder makes later months stale
+        deps=[dg.AssetDep(feed_key(spec.id), partition_mapping=every_earlier_month())],
         kinds={"postgres"},
         retry_policy=DB_RETRY,
         pool=WAREHOUSE_POOL,
