@@ -11,7 +11,7 @@ import yaml
 
 from jn_credit_dagster import partitions
 from jn_credit_dagster.defs.warehouse.facts import fact_asset
-from jn_credit_dagster.lib import facts
+from jn_credit_dagster.lib import facts, specs
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import Warehouse
 
@@ -89,3 +89,20 @@ def test_self_report_latest_state_is_per_unit(deliver, ingest, query, later_unit
     materialize("self_report", "2020-08")
     rows = query("SELECT unit, reported_value FROM wh.self_report WHERE as_of_month = '2020-08-01' ORDER BY unit")
     assert rows == ([("fgw", "是")] if later_unit == "fgw" else [("fgw", "否"), ("finance", "是")])
+
+
+@pytest.mark.parametrize("kind, key, problem", [
+    ("state", None, "a state feed needs a key"),
+    ("state", "[unit, item]", None),  # per delivering unit, as self_report
+    ("event", "[unit, item]", "names unknown columns"),  # ingest checks event keys among the columns
+])
+def test_a_state_feed_spec_needs_a_key_which_may_name_the_unit(tmp_path, kind, key, problem):
+    path = tmp_path / "probe.yaml"
+    path.write_text("\n".join([
+        "id: probe", "name: 探针", f"kind: {kind}", "units: any", *([f"key: {key}"] if key else []),
+        "columns:", "  - {name: item, header: 项目, type: text, required: true}"]), encoding="utf-8")
+    if problem is None:
+        assert specs._parse(path).key == ("unit", "item")
+    else:
+        with pytest.raises(ValueError, match=problem):
+            specs._parse(path)

@@ -40,8 +40,7 @@ def ddl(spec: FeedSpec) -> list[sql.Composable]:
     """Idempotent DDL: the table (as_of_month + raw.<feed>'s columns), columns a later spec adds, the index."""
     table = fact_table(spec)
     typed = [sql.SQL("{} " + t).format(sql.Identifier(n)) for n, t in tables.META_COLUMNS]
-    typed += [sql.SQL("{} " + tables.SQL_TYPES[c.type]).format(sql.Identifier(c.name)) for c in spec.columns]
-    typed.append(sql.SQL("extra jsonb"))
+    typed += [*tables.typed_columns(spec), sql.SQL("extra jsonb")]
     return [
         sql.SQL("CREATE TABLE IF NOT EXISTS {} (as_of_month date NOT NULL, {})").format(table, sql.SQL(", ").join(typed)),
         *(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(table, c) for c in typed),

@@ -117,6 +117,8 @@ def _parse(path: Path) -> FeedSpec:
     # a state feed's latest state may be per delivering unit (self_report: 指标编号 + unit)
     if not set(spec.key) <= set(names) | ({"unit"} if spec.kind == "state" else set()):
         problems.append(f"key {spec.key} names unknown columns")
+    if spec.kind == "state" and not spec.key:  # the latest state is per key
+        problems.append("a state feed needs a key")
     if spec.units is not None and not set(spec.units) <= set(UNITS):
         problems.append(f"unknown units {sorted(set(spec.units) - set(UNITS))}")
     if problems:

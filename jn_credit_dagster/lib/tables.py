@@ -87,10 +87,15 @@ def delivered_view(spec: FeedSpec) -> sql.Identifier:
     return sql.Identifier("ingest", f"{spec.id}_delivered")
 
 
+def typed_columns(spec: FeedSpec) -> list[sql.Composable]:
+    """The column definitions of the spec's columns, typed as in raw.<feed>."""
+    return [sql.SQL("{} " + SQL_TYPES[c.type]).format(sql.Identifier(c.name)) for c in spec.columns]
+
+
 def ddl(spec: FeedSpec) -> list[sql.Composable]:
     """Idempotent DDL: tables, columns added by a later spec, indexes, the GX view."""
     meta = sql.SQL(", ").join(sql.SQL("{} " + t).format(sql.Identifier(n)) for n, t in META_COLUMNS)
-    raw_cols = [sql.SQL("{} " + SQL_TYPES[c.type]).format(sql.Identifier(c.name)) for c in spec.columns]
+    raw_cols = typed_columns(spec)
     text_cols = [sql.SQL("{} text").format(sql.Identifier(c.name)) for c in spec.columns]
     raw, quarantine = raw_table(spec), quarantine_table(spec)
     statements = [
