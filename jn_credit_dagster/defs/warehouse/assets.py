@@ -168,61 +168,52 @@ def calendar_check(partitions_def: dg.MonthlyPartitionsDefinition | None = None)
     return _check
 
 
-def units_asset() -> dg.AssetsDefinition:
+def reference_asset(key: dg.AssetKey, description: str, columns: list[tuple[str, str, str, str]],
+                    rows) -> dg.AssetsDefinition:
+    """A small reference table wh.<name>, replaced whole from `rows()`; columns are (name, type, 表头, 说明)."""
+    table = ".".join(key.path)
+    names = tuple(name for name, _, _, _ in columns)
+
     @dg.asset(
-        key=UNITS_KEY,
+        key=key,
         group_name=GROUP,
         kinds={"postgres"},
         retry_policy=DB_RETRY,
         pool=WAREHOUSE_POOL,
-        description="责任单位：市直部门、县（市、区）和功能区（FEEDS.md），县级单位带其所属区县代码。",
+        description=description,
         metadata={
-            "dagster/table_name": "wh.units",
-            "dagster/column_schema": _schema(
-                ("unit", "text", "单位代码（收件箱文件夹名）"),
-                ("name", "text", "单位名称"),
-                ("kind", "text", "类别：department（市直部门） | county（县市区） | zone（功能区）"),
-                ("district", "text", "县级单位的区县代码；功能区和市直部门为空"),
-            ),
+            "dagster/table_name": table,
+            "dagster/column_schema": _schema(*((name, type_, text) for name, type_, _, text in columns)),
         },
     )
-    def wh_units(warehouse: Warehouse) -> dg.MaterializeResult:
-        rows = unit_rows()
-        _replace(warehouse, "wh.units", ("unit", "name", "kind", "district"), rows)
+    def _reference(warehouse: Warehouse) -> dg.MaterializeResult:
+        found = rows()
+        _replace(warehouse, table, names, found)
         return dg.MaterializeResult(metadata={
-            "dagster/row_count": dg.MetadataValue.int(len(rows)),
-            "preview": dg.MetadataValue.md(markdown_table(["单位", "名称", "类别", "区县"], rows)),
+            "dagster/row_count": dg.MetadataValue.int(len(found)),
+            "preview": dg.MetadataValue.md(markdown_table([header for _, _, header, _ in columns], found)),
         })
 
-    return wh_units
+    return _reference
+
+
+def units_asset() -> dg.AssetsDefinition:
+    return reference_asset(
+        UNITS_KEY, "责任单位：市直部门、县（市、区）和功能区（FEEDS.md），县级单位带其所属区县代码。", [
+            ("unit", "text", "单位", "单位代码（收件箱文件夹名）"),
+            ("name", "text", "名称", "单位名称"),
+            ("kind", "text", "类别", "类别：department（市直部门） | county（县市区） | zone（功能区）"),
+            ("district", "text", "区县", "县级单位的区县代码；功能区和市直部门为空"),
+        ], unit_rows)
 
 
 def districts_asset() -> dg.AssetsDefinition:
-    @dg.asset(
-        key=DISTRICTS_KEY,
-        group_name=GROUP,
-        kinds={"postgres"},
-        retry_policy=DB_RETRY,
-        pool=WAREHOUSE_POOL,
-        description="区县：市本级（370800）、11 个县（市、区）和济宁高新区（370871）；邹城市、曲阜市由国家单独监测。",
-        metadata={
-            "dagster/table_name": "wh.districts",
-            "dagster/column_schema": _schema(
-                ("code", "text", "区县代码（GB/T 2260；高新区为统计代码）"),
-                ("name", "text", "区县名称"),
-                ("monitored", "boolean", "是否由国家单独监测"),
-            ),
-        },
-    )
-    def wh_districts(warehouse: Warehouse) -> dg.MaterializeResult:
-        rows = district_rows()
-        _replace(warehouse, "wh.districts", ("code", "name", "monitored"), rows)
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": dg.MetadataValue.int(len(rows)),
-            "preview": dg.MetadataValue.md(markdown_table(["代码", "名称", "单独监测"], rows)),
-        })
-
-    return wh_districts
+    return reference_asset(
+        DISTRICTS_KEY, "区县：市本级（370800）、11 个县（市、区）和济宁高新区（370871）；邹城市、曲阜市由国家单独监测。", [
+            ("code", "text", "代码", "区县代码（GB/T 2260；高新区为统计代码）"),
+            ("name", "text", "名称", "区县名称"),
+            ("monitored", "boolean", "单独监测", "是否由国家单独监测"),
+        ], district_rows)
 
 
 @dg.definitions
