@@ -197,6 +197,37 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_ledger(args) -> int:
+    """Every path found for the month and what became of it (DESIGN.md's JSON shape)."""
+    import json
+
+    from .lib.ledger_report import month_ledger
+    from .lib.present import scrub
+
+    month = parse_month(args.month)
+    with database.transaction(database.resolve_url(args.database_url)) as cur:
+        doc = month_ledger(cur, month)
+    for f in doc["files"]:
+        f["path"] = scrub(f["path"])
+        f["redelivery_of"] = f["redelivery_of"] and scrub(f["redelivery_of"])
+    if args.format == "json":
+        print(json.dumps(doc, ensure_ascii=False))
+        return 0
+    headers = ["文件", "状态", "行数", "入库", "隔离", "原因"]
+    rows = [[f["path"], f["status"], f["rows"], f["accepted"], f["quarantined"],
+             f["reason_code"] and f"{f['reason_code']}: {f['reason']}" or (f["redelivery_of"] and f"= {f['redelivery_of']}") or ""]
+            for f in doc["files"]]
+    print(f"{doc['month']} 台账：{len(rows)} 个路径")
+    for r in [headers, *rows]:
+        print("  ".join(str(v) for v in r))
+    print()
+    print("数据项  文件  行数  入库  隔离  raw  quarantine")
+    for feed, t in doc["feeds"].items():
+        if t["files"] or t["raw_rows"] or t["quarantine_rows"]:
+            print(f"{feed}  {t['files']}  {t['rows']}  {t['accepted']}  {t['quarantined']}  {t['raw_rows']}  {t['quarantine_rows']}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jn-credit", description="济宁市城市信用监测预警数据平台")
     sub = p.add_subparsers(dest="command", required=True)
@@ -223,6 +254,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out")
     c.add_argument("--seed", type=int, default=0)
     c = command("indicators", cmd_indicators, "print a computed month's indicators (after `jn-credit run`)")
+    c.add_argument("--month", required=True, help="YYYY-MM")
+    c.add_argument("--format", choices=["json", "table"], default="table")
+    c = command("ledger", cmd_ledger, "every path found for a month and what became of it")
     c.add_argument("--month", required=True, help="YYYY-MM")
     c.add_argument("--format", choices=["json", "table"], default="table")
     c = command("report", cmd_report, "write a computed month's bulletin, rectification workbook and national package")

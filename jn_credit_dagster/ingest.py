@@ -7,11 +7,11 @@ import datetime as dt
 import dagster as dg
 from psycopg2 import sql
 
-from .lib import ledger, tables
+from .lib import ledger, quality, tables
 from .lib.inbox import scan, stray
-from .lib.loader import MonthLoader, MonthResult
+from .lib.loader import INBOX_PROBLEMS, MonthResult, load_month
 from .lib.present import markdown_table
-from .lib.readers import fingerprint
+from .lib.readers import Unreadable, fingerprint
 from .lib.specs import FeedSpec, load_specs
 from .lib.suites import load_suite
 from .resources import Inbox, Warehouse
@@ -25,9 +25,9 @@ def feed_key(feed: str) -> dg.AssetKey:
 
 
 def ingest_feed_month(spec: FeedSpec, month: dt.date, warehouse: Warehouse, inbox: Inbox) -> tuple[MonthResult, str]:
+    result = load_month(warehouse.url(), spec, load_suite(spec.id), inbox.root(), month, warehouse.archive_dir())
     with warehouse.transaction() as cur:
-        result = MonthLoader(cur, spec, load_suite(spec.id), inbox.root(), month, warehouse.archive_dir()).run()
-        shown = [c for c in spec.columns][:8]
+        shown = list(spec.columns)[:8]
         cur.execute(sql.SQL("SELECT row_no, {} FROM {} WHERE month = %s ORDER BY file_sha256, row_no LIMIT %s").format(
             sql.SQL(", ").join(sql.Identifier(c.name) for c in shown), tables.raw_table(spec)), (month, PREVIEW_ROWS))
         preview = markdown_table(["行"] + [c.header for c in shown], cur.fetchall(),
@@ -48,6 +48,7 @@ def feed_metadata(result: MonthResult, preview: str) -> dict:
         "files_loaded": dg.MetadataValue.int(result.count("loaded")),
         "files_rejected": dg.MetadataValue.int(result.count("rejected")),
         "files_redelivered": dg.MetadataValue.int(result.count("redelivery")),
+        "files_still_arriving": dg.MetadataValue.int(result.count("pending")),
         "files": dg.MetadataValue.md(files),
         "top_reasons": dg.MetadataValue.md(top),
         "preview": dg.MetadataValue.md(preview),
@@ -56,24 +57,64 @@ def feed_metadata(result: MonthResult, preview: str) -> dict:
 
 
 def record_inbox_month(month: dt.date, warehouse: Warehouse, inbox: Inbox) -> list[tuple[str, str, str]]:
-    """Files no feed asset can claim (a bad name, an unknown feed; files outside month folders)
+    """Paths no feed asset can claim (a bad name, an unknown feed; files outside month folders)
     go to the ledger as rejected, so nothing delivered is ever silently skipped."""
     root = inbox.root()
     feeds = set(load_specs())
     rejected = []
     with warehouse.transaction() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ingest:inbox:{month}",))
-        cur.execute("DELETE FROM ingest.ledger WHERE asset = 'inbox' AND month = %s", (month,))
-        candidates = [d for d in scan(root, feeds, month) if d.problem] + stray(root, feeds)
-        seen: dict[str, str] = {}
+        earlier = ledger.earlier_redeliveries(cur, "inbox", month)
+        strays = stray(root, feeds)  # outside any month folder: recorded once, by whichever month sees them first
+        cur.execute("SELECT path FROM ingest.ledger WHERE asset = 'inbox' AND month IS NULL")
+        strays = [d for d in strays if d.rel not in {p for (p,) in cur.fetchall()}] if strays else strays
+        candidates = [d for d in scan(root, feeds, month) if d.problem and d.problem[0] in INBOX_PROBLEMS] + strays
+        seen: dict[tuple, str] = {}
+        copies: dict[tuple, list[str]] = {}
+        recorded = []
         for d in candidates:
-            sha = fingerprint(d.path, text=False).sha256
-            if sha in seen or ledger.first_path(cur, sha) is not None:
-                ledger.add_redelivery(cur, sha, d.rel)
+            code, reason = d.problem or ("bad_name", "not in a <unit>/<YYYY-MM>/ folder")
+            sha = size = None
+            if getattr(d, "is_file", True):
+                try:
+                    fp = fingerprint(d.path, text=False)
+                    sha, size = fp.sha256, fp.bytes
+                except (OSError, Unreadable):
+                    pass
+            identity = (d.unit, d.month, sha)
+            if sha and identity in seen:
+                copies.setdefault(identity, []).append(d.rel)
                 continue
-            seen[sha] = d.rel
-            code, reason = d.problem
-            ledger.record(cur, asset="inbox", d=d, sha=sha, status="rejected", archive_root=warehouse.archive_dir(),
-                          reason_code=code, reason=reason)
-            rejected.append((d.rel, code, reason))
+            seen[identity] = d.rel
+            recorded.append((d, sha, size, code, reason))
+        for d, sha, size, code, reason in recorded:
+            notes = earlier.get((d.unit, d.feed, sha), []) + copies.get((d.unit, d.month, sha), [])
+            if ledger.record(cur, asset="inbox", d=d, sha=sha, size=size, status="rejected",
+                             archive_root=warehouse.archive_dir(), reason_code=code, reason=reason,
+                             redeliveries=list(dict.fromkeys(notes))):
+                rejected.append((d.rel, code, reason))
     return rejected
+
+
+_SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR, "warning": dg.AssetCheckSeverity.WARN}
+
+
+def _check(name: str, report: quality.QualityReport) -> dg.AssetCheckResult:
+    metadata = {k: dg.MetadataValue.int(v) for k, v in report.counts.items()}
+    metadata.update({k: dg.MetadataValue.md(v) for k, v in report.tables.items()})
+    if report.validation is not None:
+        metadata["validation_result"] = dg.MetadataValue.json(report.validation)
+    return dg.AssetCheckResult(check_name=name, passed=report.passed, severity=_SEVERITY[report.severity],
+                               metadata=metadata)
+
+
+def check_result(spec: FeedSpec, month: dt.date, warehouse: Warehouse) -> dg.AssetCheckResult:
+    """raw/<feed>:expectations from what the ingest counted (ERROR: a file rejected whole or a
+    critical expectation failed; WARN: rows quarantined)."""
+    with warehouse.transaction() as cur:
+        return _check("expectations", quality.feed_report(cur, spec, month))
+
+
+def inbox_check_result(month: dt.date, warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.transaction() as cur:
+        return _check("file_contract", quality.inbox_report(cur, month))

@@ -114,9 +114,8 @@ def ingest(db, inbox, tmp_path):
     """ingest(feed, "YYYY-MM") loads that month of the feed as the asset does; returns the MonthResult."""
     def run(feed, month):
         spec = load_specs()[feed]
-        with database.transaction(db) as cur:
-            return loader.MonthLoader(cur, spec, load_suite(feed), inbox, dt.date.fromisoformat(month + "-01"),
-                                      tmp_path / "archive").run()
+        return loader.load_month(db, spec, load_suite(feed), inbox, dt.date.fromisoformat(month + "-01"),
+                                 tmp_path / "archive")
     return run
 
 

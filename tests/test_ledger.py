@@ -29,16 +29,43 @@ def test_ledger_records_each_file(deliver, ingest, query):
 def test_byte_identical_redelivery_is_a_no_op(deliver, inbox, ingest, query):
     first = deliver("amr", "2020-08", "penalty.20200820.csv", [penalty(1), penalty(2)])
     shutil.copy(first, inbox / "amr" / "2020-08" / "penalty.20200825.csv")  # the same bytes again
-    later = inbox / "amr" / "2020-09" / "penalty.20200903.csv"
-    later.parent.mkdir(parents=True)
-    shutil.copy(first, later)  # and again in the next month's folder
     result = ingest("penalty", "2020-08")
     assert (result.accepted, result.quarantined, result.count("redelivery")) == (2, 0, 1)
-    assert ingest("penalty", "2020-09").rows == 0
     assert ingest("penalty", "2020-08").accepted == 2  # and re-materializing changes nothing
     assert query("SELECT count(*) FROM raw.penalty") == [(2,)]
     assert query("SELECT path, redeliveries FROM ingest.ledger") == [
-        ("amr/2020-08/penalty.20200820.csv", ["amr/2020-08/penalty.20200825.csv", "amr/2020-09/penalty.20200903.csv"])]
+        ("amr/2020-08/penalty.20200820.csv", ["amr/2020-08/penalty.20200825.csv"])]
+
+
+def test_the_same_bytes_in_another_month_are_that_months_delivery(deliver, inbox, ingest, query):
+    """FEEDS.md: a delivery is (unit, feed, month folder, SHA-256)."""
+    first = deliver("amr", "2020-08", "penalty.20200820.csv", [penalty(1), penalty(2)])
+    later = inbox / "amr" / "2020-09" / "penalty.20200903.csv"
+    later.parent.mkdir(parents=True)
+    shutil.copy(first, later)
+    ingest("penalty", "2020-08")
+    september = ingest("penalty", "2020-09")
+    # delivered again on time, and judged: the keys were accepted from August's folder already
+    assert (september.count("loaded"), september.rows, september.quarantined) == (1, 2, 2)
+    assert query("SELECT path, status, redeliveries FROM ingest.ledger ORDER BY path") == [
+        ("amr/2020-08/penalty.20200820.csv", "loaded", []), ("amr/2020-09/penalty.20200903.csv", "loaded", [])]
+    assert query("SELECT DISTINCT reasons FROM quarantine.penalty") == [(["duplicate_key"],)]
+
+
+def test_an_unchanged_snapshot_next_quarter_is_that_months_list(deliver, inbox, ingest, query):
+    """The same service_item bytes in two months' folders: each month reads its own delivery (I19)."""
+    item = {"事项编码": "37080001", "事项名称": "食品经营许可", "实施单位": "市行政审批服务局",
+            "是否法定可承诺": "是", "是否实行信用承诺": "是"}
+    first = deliver("approval", "2020-07", "service_item.20200720.csv", [item, {**item, "事项编码": "37080002"}])
+    later = inbox / "approval" / "2020-10" / "service_item.20201020.csv"
+    later.parent.mkdir(parents=True)
+    shutil.copy(first, later)
+    ingest("service_item", "2020-07")
+    assert ingest("service_item", "2020-10").accepted == 2
+    assert query("SELECT month::text, count(*) FROM raw.service_item GROUP BY 1 ORDER BY 1") == [
+        ("2020-07-01", 2), ("2020-10-01", 2)]
+    assert query("SELECT count(*) FROM wh.service_item_snapshot('2020-10-01')") == [(2,)]
+    assert query("SELECT month::text FROM wh.snapshot_delivery('service_item', '2020-10-01')") == [("2020-10-01",)]
 
 
 def test_repeated_key_of_an_accepted_row_is_a_duplicate(deliver, ingest, query):
@@ -121,16 +148,34 @@ def test_a_failure_midway_leaves_the_previous_month_visible(deliver, ingest, que
     deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(1), penalty(2)])
     ingest("penalty", "2020-08")
     before = query("SELECT row_no, decision_no FROM raw.penalty ORDER BY 1"), query("SELECT sha256, path FROM ingest.ledger")
-    # A real failure inside the load: the server refuses one row of the next delivery.
+    # A real failure inside the load, after the rows are written: the server refuses the ledger entry.
     query("CREATE FUNCTION public.boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-          "IF NEW.subject_name = 'BOOM' THEN RAISE EXCEPTION 'disk full (simulated by a trigger)'; END IF; RETURN NEW; END $$")
-    query("CREATE TRIGGER boom BEFORE INSERT ON raw.penalty FOR EACH ROW EXECUTE FUNCTION public.boom()")
+          "IF NEW.path LIKE '%%20200820%%' THEN RAISE EXCEPTION 'disk full (simulated by a trigger)'; END IF; "
+          "RETURN NEW; END $$")
+    query("CREATE TRIGGER boom BEFORE INSERT ON ingest.ledger FOR EACH ROW EXECUTE FUNCTION public.boom()")
     try:
-        deliver("amr", "2020-08", "penalty.20200820.csv", [penalty(3), penalty(4, 行政相对人名称="BOOM")])
+        deliver("amr", "2020-08", "penalty.20200820.csv", [penalty(3), penalty(4)])
         with pytest.raises(psycopg2.errors.RaiseException):
             ingest("penalty", "2020-08")
         assert (query("SELECT row_no, decision_no FROM raw.penalty ORDER BY 1"),
                 query("SELECT sha256, path FROM ingest.ledger")) == before
     finally:
-        query("DROP TRIGGER boom ON raw.penalty")
+        query("DROP TRIGGER boom ON ingest.ledger")
         query("DROP FUNCTION public.boom()")
+
+
+def test_rows_the_server_refuses_reject_their_file_alone(deliver, ingest, query):
+    """A constraint a DBA added to raw.penalty refuses one file's row: that file is rejected, the
+    other loads (the month is loaded again without it)."""
+    query("ALTER TABLE raw.penalty ADD CONSTRAINT no_boom CHECK (subject_name <> 'BOOM')")
+    try:
+        deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(1), penalty(2)])
+        deliver("court", "2020-08", "penalty.20200820.csv", [penalty(3), penalty(4, 行政相对人名称="BOOM")])
+        result = ingest("penalty", "2020-08")
+        assert [(f.rel, f.status, f.reason_code) for f in result.files] == [
+            ("amr/2020-08/penalty.20200815.csv", "loaded", None),
+            ("court/2020-08/penalty.20200820.csv", "rejected", "refused_by_database")]
+        assert "no_boom" in result.files[1].reason
+        assert query("SELECT row_no FROM raw.penalty ORDER BY 1") == [(1,), (2,)]
+    finally:
+        query("ALTER TABLE raw.penalty DROP CONSTRAINT no_boom")

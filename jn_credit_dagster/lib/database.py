@@ -109,5 +109,7 @@ def ensure_schema(url: str) -> None:
         if row is None or row[0] != fingerprint:
             for statement in rendered:
                 cur.execute(statement)
+            for spec in load_specs().values():
+                tables.migrate_unpartitioned(cur, spec)
             cur.execute("DELETE FROM jn.schema_state")
             cur.execute("INSERT INTO jn.schema_state VALUES (%s)", (fingerprint,))

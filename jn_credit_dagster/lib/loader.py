@@ -1,46 +1,57 @@
 """Ingest one feed's month: every file of <inbox>/*/<M>/<feed>.* into raw, quarantine and the ledger.
 
-The month is rebuilt in one transaction (delete, then load), so re-materializing is idempotent
-and a failure midway leaves the previous state visible. Rows stream from the files into a
-temporary table through COPY; everything after that is set-based SQL (judge.py).
+A file is the unit of failure. Each one is read, judged and written on its own, in one streaming
+pass: frames of text (frames.py) → the feed's suite compiled to Polars (frame_judge.py) → COPY of
+the correct rows into a fresh month table of raw.<feed> and of the others, with every reason,
+into one of quarantine.<feed>. Whatever goes wrong with a file — a parse error, a guard, a value
+no column can hold — makes that file `rejected` with a reason code and the others load.
+
+The month is published atomically: the fresh tables are filled in one transaction, indexed,
+analysed and swapped in for the month's partitions, with the ledger entries and the expectation
+counts, in the same transaction. Readers see the old month or the whole new one; a crash leaves
+the old one. Should PostgreSQL itself refuse a file's rows, that transaction is lost: the month is
+loaded again with the file rejected.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
-import itertools
 import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 import psycopg2
 from psycopg2 import sql
 
-from . import judge, ledger
+from . import database, ledger, tables
+from .frame_judge import FrameJudge
+from .frames import CarefulPathNeeded, careful_frames, fast_csv_frames
 from .inbox import Delivery, scan
-from .readers import Table, Unreadable, detect_encoding, fingerprint, open_table
+from .readers import Unreadable, detect_encoding, fingerprint, open_table
 from .specs import UNITS, FeedSpec, normalise_header
-from .suites import Suite
+from .suites import DUPLICATE_REASON, MALFORMED_REASON, TYPE_REASON, Suite
 
-COPY_BATCH = 5000  # rows per chunk handed to COPY: memory stays flat whatever the file size
-PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
+# Problems of a path that the inbox asset records (no feed can claim the file); the others belong
+# to the feed the name gives.
+INBOX_PROBLEMS = {"bad_name", "unknown_feed"}
 
 
 @dataclass
 class FileOutcome:
     rel: str
     sha256: str | None
-    status: str  # loaded | rejected | redelivery
+    status: str  # loaded | rejected | redelivery | pending
     reason_code: str | None = None
     reason: str | None = None
     rows: int = 0
     accepted: int = 0
     quarantined: int = 0
     encoding: str | None = None
+    size: int | None = None
 
 
 @dataclass
@@ -49,6 +60,7 @@ class MonthResult:
     month: dt.date
     files: list[FileOutcome] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
+    expectations: list[dict] = field(default_factory=list)  # GX-shaped results of the suite, from this pass
     seconds: float = 0.0
 
     def count(self, status: str) -> int:
@@ -67,52 +79,36 @@ class MonthResult:
         return self.accepted + self.quarantined
 
 
-class _CopyStream:
-    """A file-like object whose read() renders the next batch of rows as CSV for COPY."""
-
-    def __init__(self, rows):
-        self._rows = iter(rows)
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, lineterminator="\n")
-
-    def read(self, _size=-1):
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        self._writer.writerows(itertools.islice(self._rows, COPY_BATCH))
-        return self._buffer.getvalue()
-
-    readline = read
-
-
-def _staged_rows(rows, width: int):
-    """Number the records, drop blank ones, and flag ragged ones (their values are kept)."""
-    for n, row in enumerate(rows, 1):
-        if len(row) != width:
-            while len(row) > width and not row[-1].strip():
-                row.pop()  # trailing empty fields carry nothing
-            if len(row) != width:
-                if not any(v.strip() for v in row):
-                    continue
-                overflow = row[width:]
-                detail = json.dumps({"fields": len(row), "expected": width, "overflow": overflow}, ensure_ascii=False)
-                row = row[:width] + [""] * (width - len(row))
-                row += (n, detail)
-                yield row
-                continue
-        if not any(row):
-            continue
-        row += (n, "")
-        yield row
-
-
 class FileRejected(Exception):
     def __init__(self, code: str, reason: str):
         super().__init__(f"{code}: {reason}")
         self.code, self.reason = code, reason
 
 
+class _RefusedByDatabase(Exception):
+    """PostgreSQL refused a file's rows: the transaction is lost; load the month again without it."""
+
+    def __init__(self, rel: str, error: psycopg2.Error):
+        super().__init__(f"{rel}: {error}")
+        self.rel = rel
+        self.reason = " ".join(str(error).split())[:300]
+
+
+def load_month(url: str, spec: FeedSpec, suite: Suite, inbox: Path, month: dt.date, archive: Path) -> MonthResult:
+    """Load the feed's month in its own transaction (committed on return)."""
+    refused: dict[str, str] = {}
+    while True:
+        try:
+            with database.transaction(url) as cur:
+                return MonthLoader(cur, spec, suite, inbox, month, archive, refused).run()
+        except _RefusedByDatabase as e:
+            if e.rel in refused:
+                raise
+            refused[e.rel] = e.reason
+
+
 def _columns_for(spec: FeedSpec, header: list[str]) -> tuple[list[str], list[str]]:
-    """Staging column for each header position, and the headers no spec column claims."""
+    """The spec column (or extra label) of each header position, and the labels of the extras."""
     targets, extras, seen = [], [], set()
     for position, name in enumerate(header, 1):
         column = spec.match_header(name)
@@ -133,162 +129,259 @@ def _columns_for(spec: FeedSpec, header: list[str]) -> tuple[list[str], list[str
     return targets, extras
 
 
-class MonthLoader:
-    """Loads one feed's month on an open connection; the caller owns the transaction."""
+def pg_array(expr: pl.Expr) -> pl.Expr:
+    """A list of text as a PostgreSQL array literal for COPY: {"a","b"} (every element quoted)."""
+    quoted = pl.element().str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
+    return pl.concat_str([pl.lit("{"), expr.list.eval(pl.lit('"') + quoted + pl.lit('"')).list.join(","), pl.lit("}")])
 
-    def __init__(self, cursor, spec: FeedSpec, suite: Suite, inbox: Path, month: dt.date, archive: Path):
+
+class MonthLoader:
+    """Loads one feed's month on an open transaction; the caller commits."""
+
+    def __init__(self, cursor, spec: FeedSpec, suite: Suite, inbox: Path, month: dt.date, archive: Path,
+                 refused: dict[str, str] | None = None):
         self.cur, self.spec, self.suite = cursor, spec, suite
         self.inbox, self.month, self.archive = inbox, month, archive
+        self.refused = refused or {}
         self.result = MonthResult(spec.id, month)
-        self.extra_columns = 0
-        self._seen: dict[str, str] = {}  # sha256 -> rel of the first file with that content
-        self._pending_redeliveries: dict[str, list[str]] = {}  # copies of a file first seen this month
+        self.judge = FrameJudge(spec, suite, dt.date.today())
+        self.raw_cols = [c.name for c in spec.columns]
+        self.keys = list(spec.key) if spec.checks_duplicates else []
+        self._accepted_keys: pl.DataFrame | None = None  # keys of this month's correct rows so far
+        self._seen: dict[tuple, str] = {}  # (unit, sha256) -> rel of the first file with that content
+        self._copies: dict[tuple, list[str]] = {}
+        self._bad_type_rows = 0
 
+    # -- the month ----------------------------------------------------------------------------
     def run(self) -> MonthResult:
         started = time.perf_counter()
-        cur, spec = self.cur, self.spec
-        self._earlier_redeliveries = {}
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ingest:{spec.id}:{self.month}",))
-        # One big statement per month: JIT compilation costs more than it saves here.
+        cur, spec, month = self.cur, self.spec, self.month
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ingest:{spec.id}:{month}",))
         cur.execute("SET LOCAL jit = off")
-        cur.execute("SET LOCAL work_mem = '64MB'")
-        for table in ("raw", "quarantine"):
-            cur.execute(sql.SQL("DELETE FROM {} WHERE month = %s").format(sql.Identifier(table, spec.id)), (self.month,))
-        # copies seen in later months stay noted on the rebuilt entries
-        cur.execute("DELETE FROM ingest.ledger WHERE asset = %s AND month = %s RETURNING sha256, redeliveries",
-                    (spec.id, self.month))
-        self._earlier_redeliveries = dict(cur.fetchall())
-        for statement in judge.stage_ddl(spec):
-            cur.execute(statement)
+        earlier = ledger.earlier_redeliveries(cur, spec.id, month)
+        self.fresh_raw = tables.fresh_month_table(cur, tables.raw_table(spec), month)
+        self.fresh_quarantine = tables.fresh_month_table(cur, tables.quarantine_table(spec), month)
 
-        deliveries = [d for d in scan(self.inbox, {spec.id}, self.month) if d.feed == spec.id and not d.problem]
-        staged = []
-        for idx, delivery in enumerate(deliveries, 1):
-            outcome = self._stage(idx, delivery)
-            self.result.files.append(outcome)
-            if outcome.status == "loaded":
-                staged.append((delivery, outcome))
+        deliveries = [d for d in scan(self.inbox, {spec.id}, month)
+                      if d.feed == spec.id and (d.problem is None or d.problem[0] not in INBOX_PROBLEMS)]
+        outcomes = [(d, self._file(d)) for d in deliveries]
+        self.result.files = [o for _, o in outcomes]
 
-        if staged:
-            repeated = judge.has_repeated_keys(spec)
-            if repeated is not None and (cur.execute(repeated) or cur.fetchone()[0]):
-                cur.execute(judge.find_duplicates(spec, self.suite, self.month, self.extra_columns))
-            cur.execute(judge.judge_and_load(spec, self.suite, self.month, self.extra_columns))
-            self._count(staged)
-        for delivery, outcome in zip(deliveries, self.result.files):
-            if outcome.status != "redelivery":
-                self._record(delivery, outcome)
-        cur.execute(sql.SQL("SELECT r, count(*) FROM {}, unnest(reasons) r WHERE month = %s GROUP BY r").format(
-            sql.Identifier("quarantine", spec.id)), (self.month,))
-        self.result.reasons = Counter(dict(cur.fetchall()))
+        for fresh in (self.fresh_raw, self.fresh_quarantine):
+            cur.execute(sql.SQL("ANALYZE {}").format(fresh))
+        tables.swap_month(cur, tables.raw_table(spec), self.fresh_raw, month)
+        tables.swap_month(cur, tables.quarantine_table(spec), self.fresh_quarantine, month)
+        for d, o in outcomes:
+            if o.status != "redelivery":
+                copies = earlier.get((d.unit, d.feed, o.sha256), []) + self._copies.get((d.unit, o.sha256), [])
+                ledger.record(cur, asset=spec.id, d=d, sha=o.sha256, status=o.status, archive_root=self.archive,
+                              encoding=o.encoding, size=o.size, rows=o.rows, accepted=o.accepted,
+                              quarantined=o.quarantined, reason_code=o.reason_code, reason=o.reason,
+                              redeliveries=list(dict.fromkeys(copies)))
+        self._record_expectations()
         self.result.seconds = time.perf_counter() - started
         return self.result
 
-    # -- one file -------------------------------------------------------------------------
-    def _stage(self, idx: int, d: Delivery) -> FileOutcome:
-        fp = fingerprint(d.path, text=d.fmt in ("csv", "json"))
-        outcome = FileOutcome(d.rel, fp.sha256, "loaded", encoding=fp.encoding)
-        if self._is_redelivery(d, fp.sha256):
+    # -- one file -------------------------------------------------------------------------------
+    def _file(self, d: Delivery) -> FileOutcome:
+        if d.problem is not None:  # a path with nothing to read (a link, a pipe, still being written)
+            code, reason = d.problem
+            return FileOutcome(d.rel, None, "pending" if code == "still_arriving" else "rejected", code, reason)
+        try:
+            fp = fingerprint(d.path, text=d.fmt in ("csv", "json"))
+        except Unreadable as e:
+            return FileOutcome(d.rel, None, "rejected", getattr(e, "code", "unreadable"), _one_line(e))
+        except OSError as e:
+            return FileOutcome(d.rel, None, "rejected", "unreadable", _one_line(e))
+        outcome = FileOutcome(d.rel, fp.sha256, "loaded", encoding=fp.encoding, size=fp.bytes)
+        identity = (d.unit, fp.sha256)
+        if identity in self._seen:  # the same bytes again in this unit's folder of this month: a no-op
+            self._copies.setdefault(identity, []).append(d.rel)
             outcome.status = "redelivery"
             return outcome
-        self._seen[fp.sha256] = d.rel
+        self._seen[identity] = d.rel
         try:
             if d.unit not in UNITS:
                 raise FileRejected("unknown_unit", f"unknown unit folder {d.unit!r}")
             if not self.spec.allows(d.unit):
                 raise FileRejected("unit_not_allowed", f"unit {d.unit} may not deliver {self.spec.id}")
-            self.cur.execute("SAVEPOINT file")
-            try:
-                rows = self._copy_csv_directly(idx, d, fp) if d.fmt == "csv" else None
-                if rows is None:
-                    outcome.encoding = detect_encoding(d.path) if d.fmt != "xlsx" else None
-                    with open_table(d.path, d.fmt, outcome.encoding) as table:
-                        rows = self._copy(idx, d, table, fp.sha256)
-            except (Unreadable, psycopg2.DataError) as e:
-                self.cur.execute("ROLLBACK TO SAVEPOINT file")
-                message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise FileRejected("unreadable", message) from e
-            except FileRejected:
-                self.cur.execute("ROLLBACK TO SAVEPOINT file")
-                raise
-            if rows == 0:
-                self.cur.execute("ROLLBACK TO SAVEPOINT file")
-                raise FileRejected("empty", "no data rows")
-            self.cur.execute("RELEASE SAVEPOINT file")
+            if d.rel in self.refused:
+                raise FileRejected("refused_by_database", self.refused[d.rel])
+            self._load_file(d, outcome)
         except FileRejected as e:
+            self._forget(d, outcome)
             outcome.status, outcome.reason_code, outcome.reason = "rejected", e.code, e.reason
+        except psycopg2.Error as e:
+            raise _RefusedByDatabase(d.rel, e) from e
+        except Unreadable as e:
+            self._forget(d, outcome)
+            outcome.status, outcome.reason_code, outcome.reason = "rejected", getattr(e, "code", "unreadable"), _one_line(e)
+        except Exception as e:  # noqa: BLE001 - whatever one file holds, it is judged alone
+            self._forget(d, outcome)
+            outcome.status, outcome.reason_code = "rejected", getattr(e, "code", "unreadable")
+            outcome.reason = f"{type(e).__name__}: {_one_line(e)}"
         return outcome
 
-    def _is_redelivery(self, d: Delivery, sha: str) -> bool:
-        """Byte-identical to a file already in the ledger or earlier in this month: a no-op."""
-        if sha in self._seen:
-            self._pending_redeliveries.setdefault(sha, []).append(d.rel)
-            return True
-        if ledger.first_path(self.cur, sha) is not None:
-            ledger.add_redelivery(self.cur, sha, d.rel)
-            return True
-        return False
-
-    def _prepare_file(self, idx: int, d: Delivery, header: list[str], sha: str) -> list[str]:
-        """Register the file in stage_files and make COPY number its rows; returns the stage
-        column for each header position."""
+    def _load_file(self, d: Delivery, outcome: FileOutcome) -> None:
+        with open_table(d.path, d.fmt, outcome.encoding) as table:
+            header = list(table.header)
         targets, extras = _columns_for(self.spec, header)
-        for i in range(self.extra_columns + 1, len(extras) + 1):
-            self.cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} text").format(judge.STAGE, sql.Identifier(f"_extra_{i}")))
-        self.extra_columns = max(self.extra_columns, len(extras))
-        self.cur.execute(sql.SQL("SELECT nextval(pg_get_serial_sequence('stage', 'ord'))"))
-        first_ord = self.cur.fetchone()[0] + 1
-        self.cur.execute(
-            sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s, %s)").format(judge.STAGE_FILES),
-            (idx, sha, d.unit, d.delivery_date, d.seq, extras, first_ord))
-        self.cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN file_idx SET DEFAULT {}").format(judge.STAGE, sql.Literal(idx)))
-        return targets
+        if d.fmt == "csv" and not any("\n" in h or "\r" in h for h in header):
+            try:
+                self._judge_frames(d, outcome, fast_csv_frames(d.path, outcome.encoding or "utf-8", len(header)),
+                                   targets, extras)
+                return
+            except CarefulPathNeeded:
+                self._forget(d, outcome)
+                if d.fmt == "csv":
+                    outcome.encoding = detect_encoding(d.path)
+        self._judge_frames(d, outcome, careful_frames(d.path, d.fmt, outcome.encoding, len(header)), targets, extras)
 
-    def _copy_csv_directly(self, idx: int, d: Delivery, fp) -> int | None:
-        """The fast path for a well-formed CSV: PostgreSQL parses and decodes the file itself and
-        COPY numbers the rows. Anything unusual (a ragged or blank row, an encoding the guess got
-        wrong) makes COPY fail; the file then goes the careful way through Python (None)."""
-        with open_table(d.path, "csv", fp.encoding) as table:
-            header = table.header
-        targets = self._prepare_file(idx, d, header, fp.sha256)
-        copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING {})").format(
-            judge.STAGE, sql.SQL(", ").join(map(sql.Identifier, targets)), sql.Literal(PG_ENCODINGS[fp.encoding]))
-        self.cur.execute("SAVEPOINT fast_copy")
-        try:
-            with open(d.path, "rb") as f:
-                self.cur.copy_expert(copy.as_string(self.cur), f, size=1 << 20)
-            rows = self.cur.rowcount
-        except psycopg2.Error:
-            self.cur.execute("ROLLBACK TO SAVEPOINT fast_copy")
-            self.cur.execute(sql.SQL("DELETE FROM {} WHERE file_idx = %s").format(judge.STAGE_FILES), (idx,))
+    def _forget(self, d: Delivery, outcome: FileOutcome) -> None:
+        """Take back what a file wrote before it failed."""
+        outcome.rows = outcome.accepted = outcome.quarantined = 0
+        if outcome.sha256 is None or not hasattr(self, "fresh_raw"):
+            return
+        for fresh in (self.fresh_raw, self.fresh_quarantine):
+            self.cur.execute(sql.SQL("DELETE FROM {} WHERE unit = %s AND file_sha256 = %s").format(fresh),
+                             (d.unit, outcome.sha256))
+        if self._accepted_keys is not None and self.spec.kind == "event":
+            self._accepted_keys = self._accepted_keys.filter(pl.col("_file") != d.rel)
+
+    def _judge_frames(self, d: Delivery, outcome: FileOutcome, frames, targets: list[str], extras: list[str]) -> None:
+        if self.spec.kind == "snapshot":  # a snapshot's key is unique within the delivery
+            self._accepted_keys = None
+        for frame in frames:
+            self._judge_frame(d, outcome, frame, targets, extras)
+        if outcome.rows == 0:
+            raise FileRejected("empty", "no data rows")
+
+    def _judge_frame(self, d: Delivery, outcome: FileOutcome, frame: pl.DataFrame, targets: list[str],
+                     extras: list[str]) -> None:
+        positions = [f"c{i}" for i in range(len(targets))]
+        if frame.select(pl.any_horizontal(pl.col(c).str.contains("\x00", literal=True).any() for c in positions)).item():
+            raise FileRejected("unreadable", "contains NUL characters: not text")
+        # the delivered text under the spec's names (and the extras'), as the judge and quarantine take it
+        named = frame.select(*[pl.col(p).alias(t) for p, t in zip(positions, targets)], "row_no", "_malformed")
+        named = named.with_columns(pl.lit(None, pl.String).alias(c) for c in self.raw_cols if c not in named.columns)
+        typed = self.judge.judge(named, month=self.month, delivery_date=d.delivery_date, unit=d.unit)
+        reasons = self._duplicates(d, named, typed)
+        correct = reasons.list.len() == 0
+
+        meta = [pl.lit(self.month.isoformat()).alias("month"), pl.lit(d.unit).alias("unit"),
+                pl.lit(outcome.sha256).alias("file_sha256"), pl.lit(d.delivery_date.isoformat()).alias("delivery_date"),
+                pl.lit(d.seq).alias("seq"), pl.col("row_no")]
+        extra = _extra_json(extras)
+        accepted = int(correct.sum())
+        if accepted:
+            good = named.filter(correct)
+            self._copy(self.fresh_raw, pl.concat([good.select(*meta, extra), self.judge.copy_text(typed.filter(correct))],
+                                                 how="horizontal"))
+        if accepted < named.height:
+            bad = named.filter(~correct).with_columns(reasons.filter(~correct).alias("_reasons"))
+            self._copy(self.fresh_quarantine, bad.select(
+                *meta, pg_array(pl.col("_reasons")).alias("reasons"),
+                *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in self.raw_cols],
+                extra, pl.col("_malformed").alias("malformed")))
+            bad_reasons = bad.get_column("_reasons")
+            self.result.reasons.update(dict(bad_reasons.explode().value_counts().iter_rows()))
+            self._bad_type_rows += int(bad_reasons.list.eval(pl.element().str.starts_with("bad_type:")).list.any().sum())
+        outcome.accepted += accepted
+        outcome.quarantined += named.height - accepted
+        outcome.rows = outcome.accepted + outcome.quarantined
+
+    def _duplicates(self, d: Delivery, named: pl.DataFrame, typed: pl.DataFrame) -> pl.Series:
+        """The rows' reasons, with duplicate_key for a row repeating the key of an earlier correct row:
+        earlier in this frame, in an earlier frame or file of the month (a snapshot: of the delivery),
+        or — an event feed — accepted from another month's folder earlier in delivery order (by index)."""
+        reasons = typed.get_column("_reasons")
+        if not self.keys:
+            return reasons
+        keys = self.keys
+        ok = (reasons.list.len() == 0)
+        frame = typed.select(keys).with_columns(
+            ok.alias("_ok"), pl.all_horizontal(pl.col(k).is_not_null() for k in keys).alias("_complete"),
+            named.get_column("_malformed").is_not_null().alias("_malformed"))
+        okn = pl.col("_ok").cast(pl.Int32)
+        frame = frame.with_columns(((okn.cum_sum().over(keys) - okn) > 0).alias("_dup"))
+        for known in (self._accepted_keys, self._earlier_months(d, frame.filter("_complete").select(keys).unique())):
+            if known is not None and known.height:
+                hit = frame.select(keys).join(known.select(keys).with_columns(pl.lit(True).alias("_hit")), on=keys,
+                                              how="left", maintain_order="left").get_column("_hit").fill_null(False)
+                frame = frame.with_columns((pl.col("_dup") | hit).alias("_dup"))
+        dup = frame.select(pl.col("_complete") & pl.col("_dup") & ~pl.col("_malformed")).to_series()
+        first = frame.filter(pl.col("_complete") & pl.col("_ok") & ~dup).select(keys)  # unique: the others are dup
+        self._accepted_keys = first.with_columns(pl.lit(d.rel).alias("_file")) if self._accepted_keys is None \
+            else pl.concat([self._accepted_keys, first.with_columns(pl.lit(d.rel).alias("_file"))])
+        return pl.DataFrame({"_reasons": reasons, "_dup": dup}).select(
+            pl.when("_dup").then(pl.col("_reasons").list.concat(pl.lit([DUPLICATE_REASON])))
+            .otherwise(pl.col("_reasons")).alias("_reasons")).to_series()
+
+    def _earlier_months(self, d: Delivery, keys: pl.DataFrame) -> pl.DataFrame | None:
+        if self.spec.kind != "event" or not keys.height:
             return None
-        self.cur.execute("RELEASE SAVEPOINT fast_copy")
-        return rows
+        spec = self.spec
+        arrays = sql.SQL(", ").join(
+            sql.SQL("%s::text[]::{}[]").format(sql.SQL(tables.SQL_TYPES[spec.column(k).type])) for k in spec.key)
+        names = sql.SQL(", ").join(map(sql.Identifier, spec.key))
+        same = sql.SQL(" AND ").join(sql.SQL("r.{k} = k.{k}").format(k=sql.Identifier(k)) for k in spec.key)
+        self.cur.execute(sql.SQL(
+            "SELECT {names} FROM unnest({arrays}) AS k({names}) WHERE EXISTS (SELECT 1 FROM {raw} r WHERE {same} "
+            "AND r.month <> %s AND (r.delivery_date, r.month) < (%s, %s))").format(
+                names=names, arrays=arrays, raw=tables.raw_table(spec), same=same),
+            [keys.get_column(k).cast(pl.String).to_list() for k in spec.key] + [self.month, d.delivery_date, self.month])
+        found = self.cur.fetchall()
+        if not found:
+            return None
+        return pl.DataFrame(found, schema=keys.schema, orient="row")
 
-    def _copy(self, idx: int, d: Delivery, table: Table, sha: str) -> int:
-        """The careful path: Python parses (any format), numbers records, skips blank ones and
-        flags ragged ones, streaming batches to COPY."""
-        targets = self._prepare_file(idx, d, table.header, sha)
-        copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-            judge.STAGE, sql.SQL(", ").join(map(sql.Identifier, [*targets, "row_no", "_malformed"])))
-        self.cur.copy_expert(copy.as_string(self.cur), _CopyStream(_staged_rows(table.rows, len(targets))))
-        return self.cur.rowcount
+    def _copy(self, table: sql.Identifier, frame: pl.DataFrame) -> None:
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False)
+        buffer.seek(0)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
+            table, sql.SQL(", ").join(map(sql.Identifier, frame.columns)))
+        self.cur.copy_expert(statement.as_string(self.cur), buffer, size=1 << 20)
 
-    # -- after the judgement ----------------------------------------------------------------
-    def _count(self, staged) -> None:
-        by_sha = {o.sha256: o for _, o in staged}
-        for table, attr in (("raw", "accepted"), ("quarantine", "quarantined")):
-            self.cur.execute(
-                sql.SQL("SELECT file_sha256, count(*) FROM {} WHERE month = %s GROUP BY 1").format(
-                    sql.Identifier(table, self.spec.id)), (self.month,))
-            for sha, n in self.cur.fetchall():
-                setattr(by_sha[sha], attr, n)
-        for _, o in staged:
-            o.rows = o.accepted + o.quarantined
+    # -- the suite's results from this pass -----------------------------------------------------------
+    def _record_expectations(self) -> None:
+        total = self.result.rows
+        counts = self.result.reasons
+        results = []
+        for position, rule in enumerate(self.suite.rules):
+            if rule.reason == f"{TYPE_REASON}:*":
+                unexpected = self._bad_type_rows
+            else:
+                unexpected = counts.get(rule.reason, 0)
+            results.append({"position": position, "type": rule.type, "kwargs": rule.kwargs, "reason": rule.reason,
+                            "severity": rule.severity, "element_count": total, "unexpected_count": unexpected,
+                            "success": unexpected == 0})
+        self.cur.execute("DELETE FROM ingest.expectation_results WHERE feed = %s AND month = %s",
+                         (self.spec.id, self.month))
+        self.cur.executemany(
+            "INSERT INTO ingest.expectation_results (feed, month, position, expectation_type, kwargs, reason, severity, "
+            "element_count, unexpected_count, success) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(self.spec.id, self.month, r["position"], r["type"], json.dumps(r["kwargs"], ensure_ascii=False),
+              r["reason"], r["severity"], r["element_count"], r["unexpected_count"], r["success"]) for r in results])
+        self.result.expectations = results
 
-    def _record(self, d: Delivery, o: FileOutcome) -> None:
-        ledger.record(self.cur, asset=self.spec.id, d=d, sha=o.sha256, status=o.status, archive_root=self.archive,
-                      encoding=o.encoding, rows=o.rows, accepted=o.accepted, quarantined=o.quarantined,
-                      reason_code=o.reason_code, reason=o.reason,
-                      redeliveries=list(dict.fromkeys(self._earlier_redeliveries.get(o.sha256, [])
-                                                      + self._pending_redeliveries.get(o.sha256, []))))
+
+def _extra_json(labels: list[str]) -> pl.Expr:
+    """The unknown columns' non-empty values as a JSON object ({header: value}), else null."""
+    if not labels:
+        return pl.lit(None, pl.String).alias("extra")
+    members = []
+    for i, label in enumerate(labels, 1):
+        v = pl.col(f"_extra_{i}")
+        as_json = pl.struct(v.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")  # {"v":…}
+        members.append(pl.when(v != "").then(pl.lit(json.dumps(label, ensure_ascii=False) + ":") + as_json))
+    body = pl.concat_str(members, separator=",", ignore_nulls=True)
+    return pl.when(body != "").then(pl.lit("{") + body + pl.lit("}")).alias("extra")
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return (text or type(e).__name__)[:300]
+
+
+__all__ = ["FileOutcome", "FileRejected", "MALFORMED_REASON", "MonthLoader", "MonthResult", "load_month"]

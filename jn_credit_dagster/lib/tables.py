@@ -3,6 +3,9 @@
 raw.<feed>         correct rows, typed, one column per spec column
 quarantine.<feed>  incorrect rows as delivered (text), with every reason
 ingest.<feed>_delivered  both, typed the same way: the relation the GX suite validates
+
+raw.<feed> and quarantine.<feed> are partitioned by month (LIST): a month is loaded into fresh
+tables in ingest_months and swapped in whole, so readers see the old month or the new one.
 """
 
 from __future__ import annotations
@@ -93,31 +96,90 @@ def typed_columns(spec: FeedSpec) -> list[sql.Composable]:
 
 
 def ddl(spec: FeedSpec) -> list[sql.Composable]:
-    """Idempotent DDL: tables, columns added by a later spec, indexes, the GX view."""
+    """Idempotent DDL: partitioned tables, columns added by a later spec, indexes, the GX view."""
     meta = sql.SQL(", ").join(sql.SQL("{} " + t).format(sql.Identifier(n)) for n, t in META_COLUMNS)
     raw_cols = typed_columns(spec)
     text_cols = [sql.SQL("{} text").format(sql.Identifier(c.name)) for c in spec.columns]
     raw, quarantine = raw_table(spec), quarantine_table(spec)
-    statements = [
-        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, {}, extra jsonb)").format(raw, meta, sql.SQL(", ").join(raw_cols)),
-        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, reasons text[] NOT NULL, {}, extra jsonb, malformed jsonb)").format(
-            quarantine, meta, sql.SQL(", ").join(text_cols)),
+    statements = [_set_aside_unpartitioned(table) for table in (raw, quarantine)]
+    statements += [
+        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, {}, extra jsonb) PARTITION BY LIST (month)").format(
+            raw, meta, sql.SQL(", ").join(raw_cols)),
+        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, reasons text[] NOT NULL, {}, extra jsonb, malformed jsonb) "
+                "PARTITION BY LIST (month)").format(quarantine, meta, sql.SQL(", ").join(text_cols)),
     ]
     statements += [sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(raw, c) for c in raw_cols]
     statements += [sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(quarantine, c) for c in text_cols]
-    statements += [
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (month)").format(sql.Identifier(f"{spec.id}_month"), raw),
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (month)").format(sql.Identifier(f"{spec.id}_month"), quarantine),
-    ]
-    if spec.checks_duplicates and spec.kind == "event":
+    if spec.checks_duplicates and spec.kind == "event":  # a key accepted from an earlier month, looked up by index
         statements.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
             sql.Identifier(f"{spec.id}_key"), raw, sql.SQL(", ").join(map(sql.Identifier, spec.key))))
-    if spec.kind == "snapshot":  # a month reads one delivery's rows (wh.snapshot_file; I09 its quarantine too)
+    if spec.kind == "snapshot":  # a month reads one delivery's rows (wh.snapshot_delivery; I09 its quarantine too)
         statements += [sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (file_sha256)").format(
             sql.Identifier(f"{spec.id}_file"), table) for table in (raw, quarantine)]
     statements.append(sql.SQL("DROP VIEW IF EXISTS {}").format(delivered_view(spec)))
     statements.append(_view(spec))
     return statements
+
+
+def _set_aside_unpartitioned(table: sql.Identifier) -> sql.Composable:
+    """A table of an earlier version (not partitioned) is renamed <feed>__unpartitioned; its rows
+    are moved into month partitions by migrate_unpartitioned."""
+    schema, name = table.strings
+    return sql.SQL("""DO $$ DECLARE idx text; BEGIN
+    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = {schema} AND c.relname = {name} AND c.relkind = 'r') THEN
+        DROP VIEW IF EXISTS {view};
+        -- its index names are the partitioned table's to take
+        FOR idx IN SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = {regclass}::regclass LOOP
+            EXECUTE 'DROP INDEX ' || idx;
+        END LOOP;
+        ALTER TABLE {table} RENAME TO {old};
+    END IF;
+END $$""").format(schema=sql.Literal(schema), name=sql.Literal(name), table=table,
+                  old=sql.Identifier(f"{name}__unpartitioned"),
+                  view=sql.Identifier("ingest", f"{name}_delivered"), regclass=sql.Literal(f'{schema}."{name}"'))
+
+
+def month_partition(table: sql.Identifier, month) -> sql.Identifier:
+    """The partition of raw.<feed> or quarantine.<feed> holding one month."""
+    schema, name = table.strings
+    return sql.Identifier("ingest_months", f"{schema}_{name}_{month:%Y_%m}")
+
+
+def fresh_month_table(cur, table: sql.Identifier, month) -> sql.Identifier:
+    """An empty table shaped like `table` for one month, made in the caller's transaction (so that
+    COPY FREEZE may fill it); swap_month puts it in place of the month's partition."""
+    schema, name = table.strings
+    fresh = sql.Identifier("ingest_months", f"{schema}_{name}_{month:%Y_%m}__new")
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(fresh))
+    cur.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (month = {}))").format(
+        fresh, table, sql.Literal(month)))
+    return fresh
+
+
+def swap_month(cur, table: sql.Identifier, fresh: sql.Identifier, month) -> None:
+    """Replace the month's partition by `fresh` (indexes are built here, after the rows are in)."""
+    target = month_partition(table, month)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
+    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(fresh, sql.Identifier(target.strings[1])))
+    cur.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+        table, target, sql.Literal(month)))
+
+
+def migrate_unpartitioned(cur, spec: FeedSpec) -> None:
+    """Move the rows of an earlier version's unpartitioned tables into month partitions."""
+    for table in (raw_table(spec), quarantine_table(spec)):
+        schema, name = table.strings
+        old = sql.Identifier(schema, f"{name}__unpartitioned")
+        cur.execute("SELECT to_regclass(%s)", (f"{schema}.{name}__unpartitioned",))
+        if cur.fetchone()[0] is None:
+            continue
+        cur.execute(sql.SQL("SELECT DISTINCT month FROM {}").format(old))
+        for (month,) in cur.fetchall():
+            fresh = fresh_month_table(cur, table, month)
+            cur.execute(sql.SQL("INSERT INTO {} SELECT * FROM {} WHERE month = %s").format(fresh, old), (month,))
+            swap_month(cur, table, fresh, month)
+        cur.execute(sql.SQL("DROP TABLE {}").format(old))
 
 
 def _view(spec: FeedSpec) -> sql.Composable:

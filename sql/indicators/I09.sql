@@ -3,16 +3,16 @@
 -- with a different 主体名称) / those rows; a row counts once; NULL when M has no delivery. Per
 -- district: by the row's own 所属区县.
 WITH f AS (
-    SELECT l.sha256 FROM ingest.ledger l
+    SELECT l.month, l.unit, l.sha256 FROM ingest.ledger l
     WHERE l.feed = 'registry' AND l.status = 'loaded' AND l.month = %(month)s
     ORDER BY l.delivery_date DESC, l.seq DESC, l.unit DESC, l.sha256 DESC LIMIT 1
 ), rows AS (
     -- a correct row's USCC is valid (ingest quarantines an invalid one): only quarantined rows are checked
-    SELECT r.row_no, r.uscc, r.subject_name, r.district, true AS valid FROM raw.registry r JOIN f ON r.file_sha256 = f.sha256
+    SELECT r.row_no, r.uscc, r.subject_name, r.district, true AS valid FROM raw.registry r JOIN f ON r.month = f.month AND r.unit = f.unit AND r.file_sha256 = f.sha256
     UNION ALL
     SELECT q.row_no, upper(trim(q.uscc)), q.subject_name, nullif(trim(q.district), ''),
            coalesce(jn.uscc_valid(upper(trim(q.uscc))), false)
-    FROM quarantine.registry q JOIN f ON q.file_sha256 = f.sha256
+    FROM quarantine.registry q JOIN f ON q.month = f.month AND q.unit = f.unit AND q.file_sha256 = f.sha256
 ), judged AS (
     -- another row of the same valid USCC has a different name (NULL included) exactly when the USCC's
     -- rows carry two or more names: then every one of its rows counts

@@ -9,14 +9,21 @@ DROP FUNCTION IF EXISTS wh.latest_blacklist(date), wh.latest_uscc_issue(date), w
     wh.latest_arrears(date), wh.latest_tax_grade(date), wh.latest_customs_aeo(date), wh.latest_joint_case(date),
     wh.latest_credit_event(date), wh.latest_repair(date), wh.latest_objection(date), wh.latest_city_stats(date);
 
--- The file (sha256) of M's snapshot of a snapshot feed: the latest loaded delivery in M's folder,
--- else in the latest earlier month that has one; latest = max (delivery_date, seq, unit, file).
-CREATE OR REPLACE FUNCTION wh.snapshot_file(feed text, m date) RETURNS text
+-- M's snapshot of a snapshot feed: the latest loaded delivery in M's folder, else in the latest
+-- earlier month that has one; latest = max (delivery_date, seq, unit, file). A delivery is
+-- (unit, month folder, SHA-256): the same bytes may be another month's delivery too (FEEDS.md).
+CREATE OR REPLACE FUNCTION wh.snapshot_delivery(feed text, m date) RETURNS TABLE (month date, unit text, sha256 text)
 LANGUAGE sql STABLE AS $$
-    SELECT l.sha256 FROM ingest.ledger l
-    WHERE l.feed = snapshot_file.feed AND l.status = 'loaded' AND l.month <= m
+    SELECT l.month, l.unit, l.sha256 FROM ingest.ledger l
+    WHERE l.feed = snapshot_delivery.feed AND l.status = 'loaded' AND l.month <= m
     ORDER BY l.month DESC, l.delivery_date DESC, l.seq DESC, l.unit DESC, l.sha256 DESC
     LIMIT 1
+$$;
+
+-- Its file's SHA-256, for the evidence of an indicator.
+CREATE OR REPLACE FUNCTION wh.snapshot_file(feed text, m date) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT sha256 FROM wh.snapshot_delivery(feed, m)
 $$;
 
 -- M's registry snapshot: the correct rows of that delivery.
@@ -25,7 +32,8 @@ RETURNS TABLE (uscc text, subject_name text, subject_type text, registration_sta
                file_sha256 text, row_no integer)
 LANGUAGE sql STABLE AS $$
     SELECT r.uscc, r.subject_name, r.subject_type, r.registration_status, r.district, r.file_sha256, r.row_no
-    FROM raw.registry r WHERE r.file_sha256 = wh.snapshot_file('registry', m)
+    FROM wh.snapshot_delivery('registry', m) d
+    JOIN raw.registry r ON r.month = d.month AND r.unit = d.unit AND r.file_sha256 = d.sha256
 $$;
 
 -- E(M): distinct USCC of M's registry snapshot with 主体类型 企业 and 登记状态 存续 (with the
@@ -48,7 +56,8 @@ CREATE OR REPLACE FUNCTION wh.service_item_snapshot(m date)
 RETURNS TABLE (item_code text, legally_committable text, commitment_applied text, file_sha256 text, row_no integer)
 LANGUAGE sql STABLE AS $$
     SELECT s.item_code, s.legally_committable, s.commitment_applied, s.file_sha256, s.row_no
-    FROM raw.service_item s WHERE s.file_sha256 = wh.snapshot_file('service_item', m)
+    FROM wh.snapshot_delivery('service_item', m) d
+    JOIN raw.service_item s ON s.month = d.month AND s.unit = d.unit AND s.file_sha256 = d.sha256
 $$;
 
 -- The first day of a city_stats 期间 (YYYY, YYYY-Qn, YYYY-MM).

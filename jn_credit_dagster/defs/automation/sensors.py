@@ -85,13 +85,16 @@ def write_cursor(months: dict[str, set[str]]) -> str:
     return json.dumps({"v": 1, "months": {m: sorted(months[m]) for m in kept}}, separators=(",", ":"))
 
 
-def _in_ledger(warehouse: Warehouse, hashes: set[str], log) -> set[str]:
+def _in_ledger(warehouse: Warehouse, hashes: set[str], log) -> set[tuple[str, str, str]]:
+    """(unit, month key, sha256) of the deliveries the ledger has: a delivery is (unit, feed, month
+    folder, bytes), so the same bytes in another month's folder are new (FEEDS.md)."""
     if not hashes:
         return set()
     try:
         with warehouse.transaction() as cur:
-            cur.execute("SELECT sha256 FROM ingest.ledger WHERE sha256 = ANY(%s)", (sorted(hashes),))
-            return {row[0] for row in cur.fetchall()}
+            cur.execute("SELECT unit, month, sha256 FROM ingest.ledger WHERE sha256 = ANY(%s) AND month IS NOT NULL",
+                        (sorted(hashes),))
+            return {(unit, partitions.key_of(month), sha) for unit, month, sha in cur.fetchall()}
     except Exception as e:  # noqa: BLE001 - the warehouse down must not stop the sensor: the cursor still holds
         log.warning(f"ingest.ledger not readable ({type(e).__name__}); deciding on the cursor alone")
         return set()
@@ -126,7 +129,7 @@ def inbox_run_requests(root: Path, cursor: str | None, warehouse: Warehouse, now
     for month, files in sorted(found.items()):
         hashes = {sha[:SHORT_HASH] for sha in files.values()}
         known.setdefault(month, set()).update(hashes)  # ingested ones too: no need to ask the ledger again
-        new = {rel: sha for rel, sha in files.items() if sha not in ingested}
+        new = {rel: sha for rel, sha in files.items() if (rel.split("/", 1)[0], month, sha) not in ingested}
         if not new:
             continue
         digest = hashlib.sha256("\n".join(sorted(set(new.values()))).encode()).hexdigest()[:20]

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from jn_credit_dagster import partitions
-from jn_credit_dagster.ingest import (INBOX_KEY, feed_key, feed_metadata, ingest_feed_month,
-                                      record_inbox_month)
+from jn_credit_dagster.ingest import (INBOX_KEY, check_result, feed_key, feed_metadata, ingest_feed_month,
+                                      inbox_check_result, record_inbox_month)
 from jn_credit_dagster.lib.present import markdown_table
 from jn_credit_dagster.lib.specs import UNITS, FeedSpec, load_specs
 from jn_credit_dagster.lib.tables import SQL_TYPES
@@ -22,6 +22,11 @@ def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
         partitions_def=partitions.monthly(),
         deps=[INBOX_KEY],
         kinds={"postgres", "great_expectations", "csv"},
+        check_specs=[dg.AssetCheckSpec(
+            "expectations", asset=feed_key(spec.id),
+            description=f"Great Expectations suite expectations/{spec.id}.json (FEEDS.md ★ rules), counted by the "
+                        "ingest's own pass (GX re-validates in CI and the weekly deep check), plus whole-file "
+                        "contract breakage from the ingest ledger.")],
         owners=[f"team:{u}" for u in units],
         tags={"feed_kind": spec.kind, "units": "any" if not units else "listed"},
         retry_policy=DB_RETRY,
@@ -44,7 +49,8 @@ def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
         result, preview = ingest_feed_month(spec, month, warehouse, inbox)
         context.log.info(f"{spec.id} {context.partition_key}: {result.accepted} accepted, {result.quarantined} "
                          f"quarantined, {result.count('rejected')} files rejected in {result.seconds:.1f}s")
-        return dg.MaterializeResult(metadata=feed_metadata(result, preview))
+        return dg.MaterializeResult(metadata=feed_metadata(result, preview),
+                                    check_results=[check_result(spec, month, warehouse)])
 
     return _feed
 
@@ -55,14 +61,17 @@ def inbox_asset() -> dg.AssetsDefinition:
         group_name="ingest",
         partitions_def=partitions.monthly(),
         kinds={"postgres"},
+        check_specs=[dg.AssetCheckSpec("file_contract", asset=INBOX_KEY,
+                                       description="Every file in the month's unit folders names a known feed correctly.")],
         retry_policy=DB_RETRY,
         pool=WAREHOUSE_POOL,
         description="收件箱扫描：本月文件夹中无法归属任何数据项的文件（文件名不合规、未知数据项、不在月份文件夹中）"
                     "整件拒收，记入台账并归档，绝不静默跳过。",
     )
     def inbox_scan(context: dg.AssetExecutionContext, warehouse: Warehouse, inbox: Inbox) -> dg.MaterializeResult:
-        rejected = record_inbox_month(partitions.month_of(context.partition_key), warehouse, inbox)
-        return dg.MaterializeResult(metadata={
+        month = partitions.month_of(context.partition_key)
+        rejected = record_inbox_month(month, warehouse, inbox)
+        return dg.MaterializeResult(check_results=[inbox_check_result(month, warehouse)], metadata={
             "files_rejected": dg.MetadataValue.int(len(rejected)),
             "rejected": dg.MetadataValue.md(markdown_table(["文件", "原因代码", "原因"], rejected)),
         })

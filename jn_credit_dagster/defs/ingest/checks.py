@@ -1,48 +1,54 @@
-"""Asset checks: each feed's Great Expectations suite, run by GX 1.x on the month's delivered rows.
+"""The weekly deep check: GX re-validates every stored month of the last year and fails loudly
+where its counts differ from what the ingest recorded (lib/deep_check.py). The everyday checks
+come from the ingest's own pass (raw/<feed>:expectations, defs/ingest/assets.py)."""
 
-Severity follows the contract: a file rejected whole, or a failed `critical` expectation, is an
-ERROR; rows quarantined by `warning` expectations are a WARN. The metadata carries the counts,
-the top reasons and a sample of quarantined rows with personal ID numbers masked.
-"""
+import datetime as dt
 
 import dagster as dg
 
-from jn_credit_dagster import partitions
-from jn_credit_dagster.ingest import INBOX_KEY, feed_key
-from jn_credit_dagster.lib import quality
-from jn_credit_dagster.lib.specs import FeedSpec, load_specs
+from jn_credit_dagster.defs.automation.schedules import default_status
+from jn_credit_dagster.lib import deep_check
+from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.lib.suites import load_suite
 from jn_credit_dagster.resources import Warehouse
 
-
-def suite_check(spec: FeedSpec) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=feed_key(spec.id),
-        name="expectations",
-        partitions_def=partitions.monthly(),
-        description=f"Great Expectations suite expectations/{spec.id}.json on the month's delivered rows "
-                    "(FEEDS.md ★ rules), plus whole-file contract breakage from the ingest ledger.",
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        report = quality.feed_report(warehouse.url(), spec, load_suite(spec.id), partitions.month_of(context.partition_key))
-        return dg.AssetCheckResult(passed=report.passed, severity=_SEVERITY[report.severity], metadata=report.metadata())
-
-    return _check
+DEEP_CHECK_JOB = "weekly_deep_check"
 
 
-def inbox_check() -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=INBOX_KEY, name="file_contract", partitions_def=partitions.monthly(),
-                    description="Every file in the month's unit folders names a known feed correctly.")
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        report = quality.inbox_report(warehouse.url(), partitions.month_of(context.partition_key))
-        return dg.AssetCheckResult(passed=report.passed, severity=_SEVERITY[report.severity], metadata=report.metadata())
-
-    return _check
+class DeepCheckConfig(dg.Config):
+    months_back: int = 12  # how far back stored months are re-validated
 
 
-_SEVERITY = {"critical": dg.AssetCheckSeverity.ERROR, "warning": dg.AssetCheckSeverity.WARN}
+@dg.op(description="Great Expectations re-validates stored feed-months against the counts the ingest recorded.")
+def deep_check_months(context: dg.OpExecutionContext, config: DeepCheckConfig, warehouse: Warehouse) -> dg.Output:
+    url, specs = warehouse.url(), load_specs()
+    today = dt.date.today()
+    year, month = divmod(today.year * 12 + today.month - 1 - config.months_back, 12)
+    since = dt.date(year, month + 1, 1)
+    findings, checked = [], 0
+    for feed, month in deep_check.months_recorded(url, since):
+        if feed not in specs:
+            continue
+        checked += 1
+        findings += deep_check.check_month(url, specs[feed], load_suite(feed), month)
+    if findings:
+        raise dg.Failure(f"GX disagrees with the recorded counts in {len(findings)} places: "
+                         + "; ".join(map(str, findings[:10])), allow_retries=False,
+                         metadata={"findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in findings))})
+    context.log.info(f"{checked} feed-months re-validated by GX: every count as recorded")
+    return dg.Output(checked, metadata={"feed_months": checked})
+
+
+@dg.job(name=DEEP_CHECK_JOB, description="每周深度校验：GX 重新校验已入库月份，与入库时记录的计数比对。")
+def weekly_deep_check():
+    deep_check_months()
 
 
 @dg.definitions
 def ingest_checks() -> dg.Definitions:
-    return dg.Definitions(asset_checks=[inbox_check(), *(suite_check(s) for s in load_specs().values())])
+    return dg.Definitions(
+        jobs=[weekly_deep_check],
+        schedules=[dg.ScheduleDefinition(name="weekly_deep_check_schedule", job=weekly_deep_check,
+                                         cron_schedule="0 3 * * 0", execution_timezone="Asia/Shanghai",
+                                         default_status=default_status(),
+                                         description="Sundays 03:00: GX re-validates the last year's feed-months.")])

@@ -1,0 +1,63 @@
+"""The weekly deep check: Great Expectations itself re-validates stored months and its counts are
+held to what the ingest's own pass recorded (ingest.expectation_results).
+
+The two see a row the same way but for two things the contract explains: GX sees an unparseable
+value as missing (the ingest says `bad_type:<列名>` instead of `required:<列名>`), and GX judges the
+partial values of a malformed record (the ingest gives it only `malformed_row`). So a count may
+exceed the recorded one by at most those rows; any other difference is a finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from psycopg2 import sql
+
+from . import database, gx_validation, quality, tables
+from .specs import FeedSpec
+from .suites import MALFORMED_REASON, Suite
+
+
+@dataclass(frozen=True)
+class Finding:
+    feed: str
+    month: dt.date
+    reason: str
+    recorded: int
+    validated: int
+    allowed: int  # how far above the recorded count GX may go
+
+    def __str__(self) -> str:
+        return (f"{self.feed} {self.month:%Y-%m} {self.reason}: recorded {self.recorded}, GX {self.validated}"
+                f" (explained up to {self.recorded + self.allowed})")
+
+
+def months_recorded(url: str, since: dt.date | None = None) -> list[tuple[str, dt.date]]:
+    with database.transaction(url) as cur:
+        cur.execute("SELECT DISTINCT feed, month FROM ingest.expectation_results WHERE month >= %s ORDER BY month, feed",
+                    (since or dt.date.min,))
+        return cur.fetchall()
+
+
+def check_month(url: str, spec: FeedSpec, suite: Suite, month: dt.date) -> list[Finding]:
+    with database.transaction(url) as cur:
+        recorded = {r["position"]: r for r in quality.recorded_results(cur, spec.id, month)}
+        cur.execute(sql.SQL("SELECT r, count(*) FROM {}, unnest(reasons) r WHERE month = %s GROUP BY r").format(
+            tables.quarantine_table(spec)), (month,))
+        reasons = dict(cur.fetchall())
+    if not recorded:
+        return []
+    malformed = reasons.get(MALFORMED_REASON, 0)
+    parsed = {f"required:{c.header}": f"bad_type:{c.header}" for c in spec.columns if c.type in tables.PARSERS}
+    findings = []
+    for position, outcome in enumerate(gx_validation.validate_month(url, spec, suite, month)):
+        mine = recorded.get(position)
+        if mine is None:
+            findings.append(Finding(spec.id, month, outcome.reason, -1, outcome.unexpected or 0, 0))
+            continue
+        got, want = outcome.unexpected or 0, mine["unexpected_count"]
+        allowed = malformed + reasons.get(parsed.get(mine["reason"], ""), 0)
+        if not want <= got <= want + allowed:
+            findings.append(Finding(spec.id, month, mine["reason"], want, got, allowed))
+    return findings

@@ -1,0 +1,158 @@
+"""A delivered file as a stream of Polars frames of text: the records the engine judges.
+
+Every frame has the columns c0 … c{width-1} (the file's fields, as text), `row_no` (the 1-based
+data record, header not counted; blank records are skipped but counted) and `_malformed` (null,
+or a JSON detail for a record whose field count differs from the header: its values are kept,
+its overflow noted).
+
+CSV is parsed by Arrow's reader, single-threaded so that every record it cannot take (a ragged
+one) is reported with its record number; such records are parsed again alone and slotted back in
+order. What Arrow cannot read at all (a wrong encoding guess, a header with a line break) goes the
+careful way: readers.open_table, record by record in Python. .xlsx and JSON always go that way.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .readers import open_table
+
+BATCH_ROWS = 100_000  # records per frame on the careful path
+BLOCK_BYTES = 8 << 20  # Arrow's parse block: a frame of the fast path is one block
+META = ("row_no", "_malformed")
+
+
+class CarefulPathNeeded(Exception):
+    """The fast CSV reader cannot take this file; nothing it yielded may be kept."""
+
+
+def columns(width: int) -> list[str]:
+    return [f"c{i}" for i in range(width)]
+
+
+def staged(fields: list[str], width: int, row_no: int) -> list | None:
+    """One record as frame values: None for a blank record, ragged ones flagged with their overflow."""
+    if len(fields) != width:
+        while len(fields) > width and not fields[-1].strip():
+            fields = fields[:-1]  # trailing empty fields carry nothing
+        if len(fields) != width:
+            if not any(v.strip() for v in fields):
+                return None
+            detail = json.dumps({"fields": len(fields), "expected": width, "overflow": fields[width:]}, ensure_ascii=False)
+            return [*fields[:width], *[""] * (width - len(fields)), row_no, detail]
+    if not any(fields):
+        return None
+    return [*fields, row_no, None]
+
+
+def _frame(records: list[list], width: int) -> pl.DataFrame:
+    schema = {**{c: pl.String for c in columns(width)}, "row_no": pl.Int64, "_malformed": pl.String}
+    return pl.DataFrame(records, schema=schema, orient="row")
+
+
+def careful_frames(path: Path, fmt: str, encoding: str | None, width: int) -> Iterator[pl.DataFrame]:
+    """Any format, record by record (readers.open_table raises Unreadable for whole-file problems)."""
+    with open_table(path, fmt, encoding) as table:
+        batch: list[list] = []
+        for n, fields in enumerate(table.rows, 1):
+            record = staged(list(fields), width, n)
+            if record is not None:
+                batch.append(record)
+            if len(batch) >= BATCH_ROWS:
+                yield _frame(batch, width)
+                batch = []
+        if batch:
+            yield _frame(batch, width)
+
+
+class _Ragged:
+    """Arrow's invalid-row handler: keeps each record it skips, by record number."""
+
+    def __init__(self):
+        self.numbers: list[int] = []
+        self.texts: dict[int, str] = {}
+
+    def __call__(self, row) -> str:
+        if row.number is None:  # only a multi-threaded parse loses the number; ours is not
+            raise CarefulPathNeeded("a ragged record without a record number")
+        self.numbers.append(row.number - 1)  # Arrow counts the header as record 1
+        self.texts[row.number - 1] = row.text
+        return "skip"
+
+
+def fast_csv_frames(path: Path, encoding: str, width: int) -> Iterator[pl.DataFrame]:
+    """A CSV through Arrow. Raises CarefulPathNeeded (before or while yielding) when it cannot."""
+    ragged = _Ragged()
+    names = columns(width)
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES, column_names=names,
+                                           skip_rows_after_names=1,
+                                           encoding="utf8" if encoding.startswith("utf-8") else encoding),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
+                                             invalid_row_handler=ragged),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeDecodeError, LookupError) as e:
+        raise CarefulPathNeeded(str(e)) from e
+    last = 0  # the record number of the last record handed out
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+            raise CarefulPathNeeded(str(e)) from e
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        numbers, last = _record_numbers(frame.height, last, ragged.numbers)
+        frame = frame.with_columns(pl.Series("row_no", numbers, dtype=pl.Int64), pl.lit(None, pl.String).alias("_malformed"))
+        taken = [n for n in ragged.numbers if n <= last and n in ragged.texts]
+        if taken:
+            frame = pl.concat([frame, _reparsed(ragged, taken, width)]).sort("row_no")
+        frame = frame.filter(~pl.all_horizontal(pl.col(c) == "" for c in names)) if names else frame
+        if frame.height:
+            yield frame
+    # ragged records after the last good one
+    rest = [n for n in ragged.numbers if n in ragged.texts]
+    if rest:
+        tail = _reparsed(ragged, rest, width)
+        if tail.height:
+            yield tail
+
+
+def _record_numbers(count: int, last: int, skipped: list[int]) -> tuple[list[int], int]:
+    """The record numbers of the next `count` good records after `last`, stepping over skipped ones."""
+    skipped_sorted = sorted(skipped)
+    out, n = [], last
+    i = bisect.bisect_right(skipped_sorted, n)
+    while len(out) < count:
+        n += 1
+        while i < len(skipped_sorted) and skipped_sorted[i] < n:
+            i += 1
+        if i < len(skipped_sorted) and skipped_sorted[i] == n:
+            i += 1
+            continue
+        out.append(n)
+    return out, n
+
+
+def _reparsed(ragged: _Ragged, numbers: list[int], width: int) -> pl.DataFrame:
+    records = []
+    for n in numbers:
+        text = ragged.texts.pop(n)
+        fields = next(csv.reader(io.StringIO(text), strict=False), [])
+        record = staged(fields, width, n)
+        if record is not None:
+            records.append(record)
+    return _frame(records, width)
