@@ -1,11 +1,14 @@
 """Ingest speed and memory against the physical limit of this machine.
 
 Writes an N-row `penalty` CSV in GBK (about 2% of rows broken on purpose), then measures
-  (a) a raw COPY of that file into an unlogged table of text columns: the physical limit;
-  (b) the project's full ingest of it: hash, encoding detection, parse, rules, load, quarantine;
-      run in a child process so its peak RSS is its own.
+  (a) a raw COPY of that file into an unlogged table of text columns: the physical limit of parsing;
+  (b) the project's full ingest of it: hash, encoding detection, parse, rules, load, quarantine,
+      publish (indexes, statistics, partition swap, ledger); run in a child process so its peak RSS
+      is its own;
+  (c) the durable-landing limit: the same rows, already typed and clean, COPY FREEZE'd into a fresh
+      month table, indexed and swapped in as raw.penalty's partition — what landing the data costs.
 Uses DATABASE_URL (else the embedded server); touches only month 2099-12 and removes it after.
-Last line: ratio=<(b)/(a)> peak_rss_mb=<MB>
+Last line: ratio=<(a)/(b) as rows/s> landing_ratio=<(c)/(b)> peak_rss_mb=<MB>
 
     python bench/ingest.py --rows 1000000
 """
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from psycopg2 import sql
 
-from jn_credit_dagster.lib import database
+from jn_credit_dagster.lib import database, tables
 from jn_credit_dagster.lib.identifiers import id_check_char, uscc_check_char
 from jn_credit_dagster.lib.specs import load_specs
 
@@ -90,23 +93,40 @@ def raw_copy(url: str, path: Path) -> float:
 
 
 def full_ingest(url: str, inbox: Path, archive: Path) -> dict:
-    from jn_credit_dagster.lib.loader import MonthLoader
+    from jn_credit_dagster.lib.loader import load_month
     from jn_credit_dagster.lib.suites import load_suite
 
     spec = load_specs()["penalty"]
     database.ensure_schema(url)
     started = time.perf_counter()
-    with database.transaction(url) as cur:
-        result = MonthLoader(cur, spec, load_suite("penalty"), inbox, MONTH, archive).run()
+    result = load_month(url, spec, load_suite("penalty"), inbox, MONTH, archive)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "accepted": result.accepted, "quarantined": result.quarantined}
 
 
+def landing(url: str, tmp: Path) -> float:
+    """(c): typed clean rows COPY FREEZE'd into a fresh month table, indexed by the swap."""
+    spec = load_specs()["penalty"]
+    typed = tmp / "typed.csv"
+    with database.transaction(url) as cur, open(typed, "wb") as f:
+        cur.copy_expert(sql.SQL("COPY (SELECT * FROM {} WHERE month = {}) TO STDOUT WITH (FORMAT csv)").format(
+            tables.raw_table(spec), sql.Literal(MONTH)).as_string(cur), f)
+    started = time.perf_counter()
+    with database.transaction(url) as cur, open(typed, "rb") as f:
+        fresh = tables.fresh_month_table(cur, tables.raw_table(spec), MONTH)
+        cur.copy_expert(sql.SQL("COPY {} FROM STDIN WITH (FORMAT csv, FREEZE)").format(fresh).as_string(cur), f,
+                        size=1 << 20)
+        tables.swap_month(cur, tables.raw_table(spec), fresh, MONTH)
+    return time.perf_counter() - started
+
+
 def cleanup(url: str) -> None:
+    spec = load_specs()["penalty"]
     with database.transaction(url) as cur:
-        cur.execute("DELETE FROM raw.penalty WHERE month = %s", (MONTH,))
-        cur.execute("DELETE FROM quarantine.penalty WHERE month = %s", (MONTH,))
+        for table in (tables.raw_table(spec), tables.quarantine_table(spec)):
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(tables.month_partition(table, MONTH)))
         cur.execute("DELETE FROM ingest.ledger WHERE month = %s", (MONTH,))
+        cur.execute("DELETE FROM ingest.expectation_results WHERE month = %s", (MONTH,))
 
 
 def main() -> None:
@@ -141,8 +161,12 @@ def main() -> None:
         ingest_rate = args.rows / outcome["seconds"]
         print(f"(b) full ingest (parse, rules, load, quarantine): {outcome['seconds']:.2f}s  {ingest_rate:,.0f} rows/s  "
               f"accepted={outcome['accepted']:,} quarantined={outcome['quarantined']:,}")
+        landing_seconds = landing(url, Path(tmp))
+        landing_rate = outcome["accepted"] / landing_seconds
+        print(f"(c) durable landing of the typed clean rows (COPY FREEZE into a fresh month partition, indexed): "
+              f"{landing_seconds:.2f}s  {landing_rate:,.0f} rows/s  ({landing_rate / copy_rate:.2f} of (a))")
         cleanup(url)
-    print(f"ratio={ingest_rate / copy_rate:.2f} peak_rss_mb={peak_mb:.0f}")
+    print(f"ratio={ingest_rate / copy_rate:.2f} landing_ratio={ingest_rate / landing_rate:.2f} peak_rss_mb={peak_mb:.0f}")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def months_recorded(url: str, since: dt.date | None = None) -> list[tuple[str, d
 
 def check_month(url: str, spec: FeedSpec, suite: Suite, month: dt.date) -> list[Finding]:
     with database.transaction(url) as cur:
-        recorded = {r["position"]: r for r in quality.recorded_results(cur, spec.id, month)}
+        recorded = {r["reason"]: r for r in quality.recorded_results(cur, spec.id, month)}  # one expectation a reason
         cur.execute(sql.SQL("SELECT r, count(*) FROM {}, unnest(reasons) r WHERE month = %s GROUP BY r").format(
             tables.quarantine_table(spec)), (month,))
         reasons = dict(cur.fetchall())
@@ -51,8 +51,8 @@ def check_month(url: str, spec: FeedSpec, suite: Suite, month: dt.date) -> list[
     malformed = reasons.get(MALFORMED_REASON, 0)
     parsed = {f"required:{c.header}": f"bad_type:{c.header}" for c in spec.columns if c.type in tables.PARSERS}
     findings = []
-    for position, outcome in enumerate(gx_validation.validate_month(url, spec, suite, month)):
-        mine = recorded.get(position)
+    for outcome in gx_validation.validate_month(url, spec, suite, month):  # GX orders results its own way
+        mine = recorded.get(outcome.reason)
         if mine is None:
             findings.append(Finding(spec.id, month, outcome.reason, -1, outcome.unexpected or 0, 0))
             continue

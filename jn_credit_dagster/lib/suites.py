@@ -87,6 +87,9 @@ def _parse(path: Path) -> Suite:
         if e["kwargs"].get("mostly", 1) != 1:
             raise ValueError(f"{path}: 'mostly' is not a row rule: {e}")
         rules.append(Rule(e["type"], e["kwargs"], reason, e.get("severity", "critical")))
+    reasons = [r.reason for r in rules]
+    if len(set(reasons)) != len(reasons):  # a quarantined row's reason names one expectation
+        raise ValueError(f"{path}: two expectations give the same meta.reason")
     return Suite(doc["name"], tuple(rules), doc)
 
 
