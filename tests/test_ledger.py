@@ -179,3 +179,13 @@ def test_rows_the_server_refuses_reject_their_file_alone(deliver, ingest, query)
         assert query("SELECT row_no FROM raw.penalty ORDER BY 1") == [(1,), (2,)]
     finally:
         query("ALTER TABLE raw.penalty DROP CONSTRAINT no_boom")
+
+
+def test_a_loaded_month_leaves_the_planner_statistics(deliver, ingest, query):
+    """ANALYZE before the next step reads: a fresh database plans on real counts, not guesses."""
+    deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(n) for n in range(1, 41)] + [penalty(99, 处罚决定日期="x")])
+    ingest("penalty", "2020-08")
+    assert query("SELECT reltuples FROM pg_class WHERE oid = 'ingest_months.raw_penalty_2020_08'::regclass") == [(40,)]
+    assert query("SELECT reltuples FROM pg_class WHERE oid = 'ingest_months.quarantine_penalty_2020_08'::regclass") == [(1,)]
+    stats = query("SELECT count(*) FROM pg_stats WHERE schemaname = 'raw' AND tablename = 'penalty' AND inherited")
+    assert stats[0][0] > 10  # the parent's statistics across its months

@@ -46,8 +46,13 @@ def check_month(url: str, spec: FeedSpec, suite: Suite, month: dt.date) -> list[
         cur.execute(sql.SQL("SELECT r, count(*) FROM {}, unnest(reasons) r WHERE month = %s GROUP BY r").format(
             tables.quarantine_table(spec)), (month,))
         reasons = dict(cur.fetchall())
+        cur.execute(sql.SQL("SELECT count(*) FROM {} WHERE month = %s").format(tables.delivered_view(spec)), (month,))
+        stored = cur.fetchone()[0]
     if not recorded:
         return []
+    counted = next(iter(recorded.values()))["element_count"]
+    if stored != counted or not stored:  # rows gone or added since (GX needs rows to validate at all)
+        return [] if stored == counted else [Finding(spec.id, month, "element_count", counted, stored, 0)]
     malformed = reasons.get(MALFORMED_REASON, 0)
     parsed = {f"required:{c.header}": f"bad_type:{c.header}" for c in spec.columns if c.type in tables.PARSERS}
     findings = []

@@ -66,6 +66,7 @@ def build_month(cur, spec: FeedSpec, month: dt.date) -> int:
     cur.execute(sql.SQL("DELETE FROM {} WHERE as_of_month = %s").format(fact_table(spec)), (month,))
     cur.execute(build_statement(spec), {"month": month})
     rows = cur.rowcount
+    cur.execute(sql.SQL("ANALYZE {}").format(fact_table(spec)))  # the indicators read it next: plan on real counts
     cur.execute("""INSERT INTO wh.fact_builds (feed, as_of_month, rows, built_at) VALUES (%s, %s, %s, now())
                    ON CONFLICT (feed, as_of_month) DO UPDATE SET rows = excluded.rows, built_at = excluded.built_at""",
                 (spec.id, month, rows))

@@ -171,6 +171,9 @@ class MonthLoader:
             cur.execute(sql.SQL("ANALYZE {}").format(fresh))
         tables.swap_month(cur, tables.raw_table(spec), self.fresh_raw, month)
         tables.swap_month(cur, tables.quarantine_table(spec), self.fresh_quarantine, month)
+        # the parents' statistics span the months (a join over month <= M plans on them); autovacuum
+        # never analyses a partitioned table
+        cur.execute(sql.SQL("ANALYZE {}").format(tables.raw_table(spec)))
         for d, o in outcomes:
             if o.status != "redelivery":
                 copies = earlier.get((d.unit, d.feed, o.sha256), []) + self._copies.get((d.unit, o.sha256), [])

@@ -91,6 +91,7 @@ def build_month(cur, month) -> dict:
     cur.execute("DELETE FROM wh.subjects WHERE month = %s", (month,))
     cur.execute(insert_statement(), {"month": month, "districts": [code for code, _, _ in district_rows()]})
     inserted = cur.rowcount
+    cur.execute("ANALYZE wh.subjects")  # the next steps plan on real counts
     cur.execute("""SELECT kind, count(*), count(*) FILTER (WHERE in_registry), count(*) FILTER (WHERE district IS NULL)
                    FROM wh.subjects WHERE month = %s GROUP BY kind ORDER BY kind""", (month,))
     kinds = cur.fetchall()
