@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -120,23 +121,41 @@ class Interrupted(Exception):
     pass
 
 
+_signals: list[str] = []  # the stop signals received by this process
+
+
 def _stop_on_sigterm() -> None:
-    """SIGTERM does what Ctrl-C does: Dagster cancels the run, the open transaction rolls back."""
+    """SIGTERM does what Ctrl-C does: Dagster interrupts the step, its open transaction rolls back;
+    the run is then recorded as canceled (not failed) with the signal's name."""
     def handler(signum, frame):
-        current = signal.getsignal(signal.SIGINT)
-        if callable(current):
-            current(signal.SIGINT, frame)
-        else:
-            raise KeyboardInterrupt
+        _signals.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt  # where the main thread is: Dagster turns it into a canceled run
+
+    def on_int(signum, frame):
+        _signals.append("SIGINT")
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, on_int)
     signal.signal(signal.SIGTERM, handler)
 
 
-def _failed(result, month: str) -> RuntimeError:
-    from dagster import DagsterRunStatus, DagsterInstance
+def _interrupted(result) -> bool:
+    if _signals:
+        return True
+    return any(e.is_step_failure and e.step_failure_data.error is not None
+               and "Interrupt" in (e.step_failure_data.error.cls_name or "") for e in result.all_events)
 
-    run = DagsterInstance.get().get_run_by_id(result.run_id)
-    if run is not None and run.status == DagsterRunStatus.CANCELED:
-        return Interrupted(f"{month}: run {result.run_id} canceled (interrupted); the month's open transaction was rolled back")
+
+def _failed(result, month: str) -> Exception:
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    instance = DagsterInstance.get()
+    run = instance.get_run_by_id(result.run_id)
+    if _interrupted(result):
+        why = _signals[0] if _signals else "an interrupt"
+        if run is not None and run.status != DagsterRunStatus.CANCELED:
+            instance.report_run_canceled(run, f"jn-credit stopped by {why}")
+        return Interrupted(f"{month}: run {result.run_id} canceled ({why}); the open transaction was rolled back")
     problem = unreachable(os.environ["DATABASE_URL"])
     return RuntimeError(f"{month}: {problem or run_failure_reason(result.all_events)}")
 
@@ -200,24 +219,31 @@ def cmd_dev(args) -> int:
 GRACE_SECONDS = 10
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _stop_groups(children, signum) -> None:
+    """`signum` to every child's process group; SIGKILL to any group still there after GRACE_SECONDS."""
     for c in children:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(c.pid, signum)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + GRACE_SECONDS
+    while time.monotonic() < deadline:
+        for c in children:
+            c.poll()  # reap the leaders
+        if not any(_group_alive(c.pid) for c in children):
+            break
+        time.sleep(0.1)
     for c in children:
-        try:
-            c.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-    for c in children:  # the leader may be gone while its group (code servers) is not
-        try:
-            os.killpg(c.pid, signal.SIGKILL if time.monotonic() >= deadline else signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    for c in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(c.pid, signal.SIGKILL)
         c.wait()
 
 
