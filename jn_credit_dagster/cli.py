@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 from .lib import database, paths
+from .lib.failures import run_failure_reason, unreachable
 from .lib.inbox import parse_month
+from .lib.privacy import mask_url, scrub
+
+PID_TAG, HOST_TAG = "jn_credit/pid", "jn_credit/host"  # which process runs an in-process run
+
+
+def say(text: str = "") -> None:
+    """Every line the CLI prints passes lib/privacy.scrub (IDs masked, URL passwords hidden)."""
+    print(scrub(text), flush=True)
+
+
+def _instance_yaml(dagster_home: Path) -> None:
+    """The instance the CLI writes: Dagster's default local one, with usage telemetry off unless the
+    file says otherwise (a government data platform does not phone home by default)."""
+    import yaml
+
+    path = dagster_home / "dagster.yaml"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    config = yaml.safe_load(text) or {}
+    if isinstance(config, dict) and "telemetry" not in config:
+        sep = "\n" if text and not text.endswith("\n") else ""
+        path.write_text(text + sep + "# written by jn-credit: no usage telemetry\ntelemetry:\n  enabled: false\n",
+                        encoding="utf-8")
 
 
 def _environment(args) -> None:
@@ -23,15 +51,51 @@ def _environment(args) -> None:
         os.environ["JN_CREDIT_INBOX"] = str(inbox)
     dagster_home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths.home() / "dagster")))
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").touch()  # the default local instance, said explicitly
+    _instance_yaml(dagster_home)
     # Start the embedded server (if that is the warehouse) once, here, and hand its URL to every
     # step and child process: they share one server that lives as long as this command.
     os.environ["DATABASE_URL"] = database.resolve_url()
+    _reachable(os.environ["DATABASE_URL"])  # in seconds, one line: not a run whose every step retries and fails
 
 
-def run_month(month: str, tags: dict | None = None):
-    """Materialize every asset of the month in process, checks included; returns the result."""
+def _reachable(url: str) -> str:
+    problem = unreachable(url)
+    if problem:
+        raise RuntimeError(problem)
+    return url
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_stale_runs(instance, month: str) -> list[str]:
+    """Runs of `month` left STARTED by a CLI process of this host that no longer exists: marked failed,
+    with the reason (a server's runs are run monitoring's business, deploy/dagster.yaml)."""
     import dagster as dg
+
+    failed = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={"month": month})):
+        pid, host = run.tags.get(PID_TAG), run.tags.get(HOST_TAG)
+        if pid and pid.isdigit() and host == socket.gethostname() and not _alive(int(pid)):
+            instance.report_run_failed(run, f"the jn-credit process (pid {pid}) running it is gone (killed?); "
+                                            f"marked failed by the next run of {month}")
+            failed.append(run.run_id)
+    return failed
+
+
+def run_month(month: str, tags: dict | None = None, verbose: bool = False, log=None):
+    """Materialize every asset of the month in process, checks included; returns the result.
+    Progress lines go to stdout, Dagster's event log to `log` (a file; stderr too with `verbose`)."""
+    import dagster as dg
+
+    from .lib import runlog
 
     from . import partitions
     from .definitions import defs
@@ -41,8 +105,59 @@ def run_month(month: str, tags: dict | None = None):
         raise ValueError(f"month {month} is outside the partitions "
                          f"({partitions.monthly().get_first_partition_key()} … current month)")
     job = defs().resolve_job_def("monthly_refresh")
-    return job.execute_in_process(partition_key=month, instance=dg.DagsterInstance.get(),
-                                  tags={"trigger": "cli", "month": month, **(tags or {})}, raise_on_error=False)
+    instance = dg.DagsterInstance.get()
+    for run_id in fail_stale_runs(instance, month):
+        say(f"{month}: run {run_id} was left STARTED by a process that is gone: marked failed")
+    run_id = str(uuid.uuid4())
+    log = log or runlog.log_path("run")
+    with runlog.capture(log, verbose), runlog.Progress(instance, run_id, month, say):
+        return job.execute_in_process(
+            partition_key=month, instance=instance, run_id=run_id, raise_on_error=False,
+            tags={"trigger": "cli", "month": month, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
+                  **(tags or {})})
+
+
+class Interrupted(Exception):
+    pass
+
+
+_signals: list[str] = []  # the stop signals received by this process
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM does what Ctrl-C does: Dagster interrupts the step, its open transaction rolls back;
+    the run is then recorded as canceled (not failed) with the signal's name."""
+    def handler(signum, frame):
+        _signals.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt  # where the main thread is: Dagster turns it into a canceled run
+
+    def on_int(signum, frame):
+        _signals.append("SIGINT")
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, on_int)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _interrupted(result) -> bool:
+    if _signals:
+        return True
+    return any(e.is_step_failure and e.step_failure_data.error is not None
+               and "Interrupt" in (e.step_failure_data.error.cls_name or "") for e in result.all_events)
+
+
+def _failed(result, month: str) -> Exception:
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    instance = DagsterInstance.get()
+    run = instance.get_run_by_id(result.run_id)
+    if _interrupted(result):
+        why = _signals[0] if _signals else "an interrupt"
+        if run is not None and run.status != DagsterRunStatus.CANCELED:
+            instance.report_run_canceled(run, f"jn-credit stopped by {why}")
+        return Interrupted(f"{month}: run {result.run_id} canceled ({why}); the open transaction was rolled back")
+    problem = unreachable(os.environ["DATABASE_URL"])
+    return RuntimeError(f"{month}: {problem or run_failure_reason(result.all_events)}")
 
 
 def _summarise(result) -> list[str]:
@@ -64,32 +179,72 @@ def cmd_run(args) -> int:
     _environment(args)
     if not os.environ.get("JN_CREDIT_INBOX"):
         raise ValueError("no inbox: pass --inbox DIR or set JN_CREDIT_INBOX")
-    result = run_month(args.month)
-    print(f"{args.month}: run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
-    print("\n".join(_summarise(result)))
+    from .lib import runlog
+
+    _stop_on_sigterm()
+    log = runlog.log_path("run")
+    say(f"{args.month}: event log {log}" + ("" if args.verbose else " (--verbose streams it)"))
+    result = run_month(args.month, verbose=args.verbose, log=log)
+    say(f"{args.month}: run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
+    say("\n".join(_summarise(result)))
     if not result.success:
-        failure = next((e for e in result.all_events if e.is_step_failure), None)
-        message = failure.step_failure_data.error.message.strip().splitlines()[0] if failure else "run failed"
-        raise RuntimeError(f"{args.month}: {message}")
+        raise _failed(result, args.month)
     return 0
 
 
 def cmd_dev(args) -> int:
     """The Dagster UI and the daemon (schedules, sensors, run queue) on workspace.yaml, in the
-    foreground until interrupted — what `dagster dev` does, from the non-superseded commands."""
+    foreground until interrupted — what `dagster dev` does, from the non-superseded commands. Each
+    child leads its own process group (with the code servers it starts); SIGTERM or SIGINT is passed
+    to every group, and the command returns when they are gone (SIGKILL after GRACE_SECONDS)."""
     _environment(args)
     workspace = str(paths.PROJECT_ROOT / "workspace.yaml")
     scripts = Path(sys.executable).parent
-    daemon = subprocess.Popen([str(scripts / "dagster-daemon"), "run", "-w", workspace], cwd=paths.PROJECT_ROOT)
-    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
+    commands = [[str(scripts / "dagster-daemon"), "run", "-w", workspace],
+                [str(scripts / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(args.port)]]
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
+    children = [subprocess.Popen(c, cwd=paths.PROJECT_ROOT, start_new_session=True) for c in commands]
+    say(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}, "
+        f"warehouse {mask_url(os.environ['DATABASE_URL'])})")
     try:
-        return subprocess.call([str(scripts / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1",
-                                "-p", str(args.port)], cwd=paths.PROJECT_ROOT)
-    except KeyboardInterrupt:
-        return 0
+        while not stopping and all(c.poll() is None for c in children):
+            time.sleep(0.2)
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+        _stop_groups(children, stopping[0] if stopping else signal.SIGTERM)
+    return 0 if stopping else next((c.returncode for c in children if c.returncode), 0)
+
+
+GRACE_SECONDS = 10
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_groups(children, signum) -> None:
+    """`signum` to every child's process group; SIGKILL to any group still there after GRACE_SECONDS."""
+    for c in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(c.pid, signum)
+    deadline = time.monotonic() + GRACE_SECONDS
+    while time.monotonic() < deadline:
+        for c in children:
+            c.poll()  # reap the leaders
+        if not any(_group_alive(c.pid) for c in children):
+            break
+        time.sleep(0.1)
+    for c in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(c.pid, signal.SIGKILL)
+        c.wait()
 
 
 def cmd_generate(args) -> int:
@@ -99,7 +254,7 @@ def cmd_generate(args) -> int:
     parse_month(first)
     parse_month(last or first)
     generate(Path(args.inbox), first, last or first, scale=args.scale, seed=args.seed, progress=print)
-    print(f"sample inbox written to {Path(args.inbox).resolve()}")
+    say(f"sample inbox written to {Path(args.inbox).resolve()}")
     return 0
 
 
@@ -115,18 +270,23 @@ def cmd_demo(args) -> int:
     args.inbox = None
     _environment(args)
     os.environ["JN_CREDIT_INBOX"] = str(inbox)
-    print(f"generating a small sample city {start:%Y-%m}…{args.month} in {inbox}")
+    from .lib import runlog
+
+    _stop_on_sigterm()
+    say(f"generating a small sample city {start:%Y-%m}…{args.month} in {inbox}")
     generate(inbox, f"{start:%Y-%m}", args.month, scale="small", seed=args.seed, overwrite=True)
+    log = runlog.log_path("demo")
+    say(f"event log {log}" + ("" if args.verbose else " (--verbose streams it)"))
     month = start
     while month <= end:
-        result = run_month(f"{month:%Y-%m}", tags={"trigger": "demo"})
-        print(f"{month:%Y-%m}: {'ok' if result.success else 'FAILED'}")
+        result = run_month(f"{month:%Y-%m}", tags={"trigger": "demo"}, verbose=args.verbose, log=log)
+        say(f"{month:%Y-%m}: {'ok' if result.success else 'FAILED'}")
         if not result.success:
-            raise RuntimeError(f"demo run for {month:%Y-%m} failed")
+            raise _failed(result, f"{month:%Y-%m}")
         month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    print("\n".join(_summarise(result)))
-    print(f"\ninbox:        {inbox}\nwarehouse:    {os.environ.get('DATABASE_URL') or 'embedded PostgreSQL under ' + str(paths.home())}"
-          f"\nDagster runs: {os.environ['DAGSTER_HOME']}\nopen the UI:  jn-credit dev --inbox {inbox}")
+    say("\n".join(_summarise(result)))
+    say(f"\ninbox:        {inbox}\nwarehouse:    {mask_url(os.environ['DATABASE_URL'])}"
+        f"\nDagster runs: {os.environ['DAGSTER_HOME']}\nevent log:    {log}\nopen the UI:  jn-credit dev --inbox {inbox}")
     return 0
 
 
@@ -153,13 +313,13 @@ def cmd_indicators(args) -> int:
     from .lib import indicators
 
     month = parse_month(args.month)
-    with database.transaction(database.resolve_url(args.database_url)) as cur:
+    with database.transaction(_reachable(database.resolve_url(args.database_url))) as cur:
         doc = indicators.read_month(cur, month)
     if doc is None:
         raise RuntimeError(f"{args.month} has no indicators yet: run `jn-credit run --inbox DIR --month {args.month}` first")
     evidence = {i["id"]: i.pop("_evidence") for i in doc["indicators"]}
     if args.format == "json":
-        print(json.dumps(doc, ensure_ascii=False))
+        say(json.dumps(doc, ensure_ascii=False))
         return 0
     status_zh = {"green": "绿", "yellow": "黄", "red": "红", "n/a": "无数据"}
     headers = ["编号", "名称", "值", "分子", "分母", "得分", "满分", "状态"]
@@ -170,18 +330,18 @@ def cmd_indicators(args) -> int:
                      _cell(i["score"]), _cell(i["max_score"]), status_zh.get(i["status"], i["status"]) + mark])
     widths = [max(_display_width(str(r[c])) for r in [headers, *rows]) for c in range(len(headers))]
     numeric = {2, 3, 4, 5, 6}
-    print(f"济宁市 {doc['month']} 城市信用监测预警指标（{doc['city']}）")
+    say(f"济宁市 {doc['month']} 城市信用监测预警指标（{doc['city']}）")
     for r in [headers, *rows]:
-        print("  ".join(_pad(str(v), widths[c], right=c in numeric and r is not headers) for c, v in enumerate(r)))
+        say("  ".join(_pad(str(v), widths[c], right=c in numeric and r is not headers) for c, v in enumerate(r)))
     deductions = "；".join(f"{d['id']} {d['name']} {d['points']:g}" for d in doc["deductions"]) or "无"
-    print(f"附加扣分：{deductions}")
-    print(f"总分：{_cell(doc['total_score'])}")
+    say(f"附加扣分：{deductions}")
+    say(f"总分：{_cell(doc['total_score'])}")
     missing = [evidence[i]["missing"] for i in evidence if "missing" in evidence[i]]
     if missing:
-        print(f"未计算（缺少 SQL 文件，按无数据处理）：{len(missing)} 项 — {', '.join(missing)}")
+        say(f"未计算（缺少 SQL 文件，按无数据处理）：{len(missing)} 项 — {', '.join(missing)}")
     failed = [i for i in evidence if "error" in evidence[i]]
     if failed:
-        print(f"SQL 出错（按无数据处理）：{', '.join(failed)}")
+        say(f"SQL 出错（按无数据处理）：{', '.join(failed)}")
     return 0
 
 
@@ -191,9 +351,9 @@ def cmd_report(args) -> int:
 
     month = parse_month(args.month)
     out = Path(args.out).expanduser().resolve()
-    done = build_all(database.resolve_url(args.database_url), month, out)
+    done = build_all(_reachable(database.resolve_url(args.database_url)), month, out)
     for name, result in done.items():
-        print(f"{name:<17} {result['path']}")
+        say(f"{name:<17} {result['path']}")
     return 0
 
 
@@ -241,6 +401,7 @@ def parser() -> argparse.ArgumentParser:
     c = command("run", cmd_run, "materialize every asset of a month, in process")
     c.add_argument("--inbox", help="inbox folder (default: JN_CREDIT_INBOX)")
     c.add_argument("--month", required=True, help="YYYY-MM")
+    c.add_argument("--verbose", action="store_true", help="stream Dagster's event log to stderr too")
     c = command("dev", cmd_dev, "open the Dagster UI on this project")
     c.add_argument("--inbox", help="inbox folder (default: JN_CREDIT_INBOX)")
     c.add_argument("--port", type=int, default=3000)
@@ -253,6 +414,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--month", default="2020-08")
     c.add_argument("--out")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--verbose", action="store_true", help="stream Dagster's event log to stderr too")
     c = command("indicators", cmd_indicators, "print a computed month's indicators (after `jn-credit run`)")
     c.add_argument("--month", required=True, help="YYYY-MM")
     c.add_argument("--format", choices=["json", "table"], default="table")
@@ -271,10 +433,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SystemExit:
         raise
+    except KeyboardInterrupt:
+        print("jn-credit: interrupted", file=sys.stderr)
+        return 130
     except Exception as e:  # noqa: BLE001 - every failure ends as one line and a non-zero status
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"jn-credit: error: {message}", file=sys.stderr)
-        return 1
+        print(f"jn-credit: {'interrupted' if isinstance(e, Interrupted) else 'error'}: {scrub(message)}", file=sys.stderr)
+        return 130 if isinstance(e, Interrupted) else 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import dagster as dg
 from .lib import alerts, database, paths
 
 
-# Transient database trouble (a restart, a dropped connection) is worth another try.
+# Transient database trouble (a restart, a dropped connection) is worth another try; anything else is
+# turned into Failure(allow_retries=False) by lib/failures.py, which this policy then does not repeat.
 DB_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
 # Steps that write the warehouse share one concurrency pool. Its limit is the instance's, not the
 # code's: deploy/dagster.yaml sets `concurrency: pools: default_limit` (2), and

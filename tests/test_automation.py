@@ -243,6 +243,25 @@ def test_a_failed_run_sends_an_alert(instance, tmp_path):
     assert "load_penalty" in alert["text"] and "370811198503120016" not in alert["text"]
 
 
+def test_a_run_that_will_be_retried_sends_no_alert_yet(instance, tmp_path):
+    @dg.op
+    def crash():
+        raise RuntimeError("run worker lost")
+
+    @dg.job(tags={"month": "2020-08", "dagster/will_retry": "true"})
+    def retried():
+        crash()
+
+    result = retried.execute_in_process(instance=instance, raise_on_error=False)
+    failure = next(e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.is_run_failure)
+    log = tmp_path / "alerts.jsonl"
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert", dagster_event=failure.dagster_event, dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id), resources={"alerts": Alerts(log_path=str(log))}).for_run_failure()
+    run_failure_alert_sensor()(context)
+    assert not log.exists()
+
+
 def test_partitions_reach_the_current_month():
     assert partitions.key_of(NOW.date()) in partitions.monthly().get_partition_keys(current_time=NOW)
 
@@ -272,6 +291,7 @@ def test_deploy_dagster_yaml_is_a_working_postgres_instance(database_url, tmp_pa
             config.run_queue_config.tag_concurrency_limits
         assert config.pool_config.default_pool_limit >= 1
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert not instance.run_retries_retry_on_asset_or_op_failure  # only crashed run workers are retried
         assert instance.get_runs() == []
 
 

@@ -1,25 +1,15 @@
-"""What metadata and reports show of rows: markdown tables, with personal ID numbers masked."""
+"""What metadata and reports show of rows: markdown tables, with personal ID numbers masked
+(lib/privacy.py) and passwords in URLs hidden."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
-# 18-character 身份证号 (and the old 15-digit form) wherever they appear in a value
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8}|\d{6})(\d{3}[0-9Xx]|\d{1})(?![0-9A-Za-z])")
+from .privacy import mask_personal, scrub
 
-
-def mask_id(value: str) -> str:
-    """Keep the area code and the last character; the birth date and sequence never show."""
-    value = value.strip()
-    if len(value) <= 4:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 5) + value[-2:]
-
-
-def scrub(value) -> str:
-    text = "" if value is None else str(value)
-    return _ID_NUMBER.sub(lambda m: mask_id(m.group(0)), text)
+# The names reports and metadata have always used: lib/privacy.py holds the rule.
+mask_id = mask_personal
+__all__ = ["mask_id", "markdown_table", "scrub"]
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence], personal: Iterable[int] = ()) -> str:

@@ -4,7 +4,8 @@
 wh.indicator_totals, as `lib.indicators.read_month` gives them), the previous month's for the change,
 the last 12 months' totals, the deliveries due by the 25th (INDICATORS.md) judged from the ingest ledger,
 the month's quarantined rows (personal IDs masked), and the ledger files the month was built from.
-Every text that leaves this module for a report has passed `present.scrub` (or `mask_id`).
+Every text that leaves this module for a report has passed `privacy.scrub` (or `mask_personal`); the
+writers scrub again where the text leaves (bulletin: Jinja's finalize, workbook: every cell).
 """
 
 from __future__ import annotations
@@ -171,8 +172,9 @@ class ReportData:
 
 
 def sheet_name(unit: str) -> str:
-    """The workbook sheet of a unit: its code (short, ASCII, a valid sheet title)."""
-    return unit
+    """The workbook sheet of a unit: its code (short, ASCII, a valid sheet title), masked like any text
+    (`*` is not allowed in a sheet title, so masked characters read `_`)."""
+    return scrub(unit).replace("*", "_")[:31]
 
 
 def _dict_rows(cur) -> list[dict]:
@@ -230,8 +232,8 @@ def _ledger(cur, month: dt.date) -> list[dict]:
                    FROM ingest.ledger WHERE month <= %s
                    ORDER BY month, unit, feed, delivery_date, path, sha256""", (month,))
     rows = _dict_rows(cur)
-    for r in rows:
-        r["path"] = scrub(r["path"])
+    for r in rows:  # a folder or file name may be anything a unit typed, an ID number included
+        r["path"], r["unit"] = scrub(r["path"]), r["unit"] and scrub(r["unit"])
     return rows
 
 

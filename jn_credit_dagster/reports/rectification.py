@@ -4,6 +4,9 @@ The first sheet (汇总) lists the units and their counts; each unit's sheet (ti
 which the bulletin links to) has its title, the deadline, and one table: 缺报 and 迟报 deliveries due by
 the 25th (with the indicators they hold back), 隔离行 (the month's quarantined rows with their reasons,
 personal IDs masked), and 未达标指标 (indicators below target that it owns, status red or yellow).
+
+The workbook is for people: every text cell is scrubbed (lib/privacy.py) and stored as a string, so a
+delivered value such as `=HYPERLINK(…)` or `+1-2` is shown as typed and never evaluated as a formula.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
+
+from jn_credit_dagster.lib.privacy import scrub
 
 from .data import FEED_INDICATORS, STATUS_ZH, ReportData, fmt
 
@@ -41,6 +46,17 @@ def items(data: ReportData, unit) -> list[list]:
                     f"{i['scope']}：值 {fmt(i['value'])}，得分 {fmt(i['score'])}/{fmt(i['max_score'])}",
                     f"状态{STATUS_ZH.get(i['status'], i['status'])}", i["id"], due_by])
     return out
+
+
+def _as_text(workbook: openpyxl.Workbook) -> None:
+    """Every string cell scrubbed and typed as a string: openpyxl would store `=…` as a formula."""
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    text = scrub(cell.value)
+                    cell.value = text
+                    cell.data_type = "s"
 
 
 def build(data: ReportData, out_dir: Path) -> dict:
@@ -81,6 +97,7 @@ def build(data: ReportData, out_dir: Path) -> dict:
         link.font = Font(color="0563C1", underline="single")
     for col, width in zip("ABCDEFG", (10, 28, 8, 8, 8, 12, 12)):
         summary.column_dimensions[col].width = width
+    _as_text(workbook)
     stamp = dt.datetime(data.month.year, data.month.month, 1)
     workbook.properties.created = workbook.properties.modified = stamp
     workbook.properties.creator = "jn-credit-dagster"

@@ -10,7 +10,8 @@
   (INDICATORS.md, lib/deliveries_due.py) and flags every unit with one missing: an AssetObservation
   of `ingest/inbox` for partition M (visible in the UI on the asset's events) and an alert. Once per
   month (the cursor holds the last month flagged).
-- `run_failure_alert` sends an alert for every failed run of this code location.
+- `run_failure_alert` sends one alert per failed run of this code location (a run Dagster will retry
+  is not reported; its last retry is).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from jn_credit_dagster.resources import Alerts, Inbox, Warehouse
 
 from .schedules import REFRESH_JOB, SHANGHAI, run_tags
 
+WILL_RETRY_TAG = "dagster/will_retry"  # set by the daemon on a failed run it is going to retry
 KEEP_MONTHS = 36  # months of requested hashes the inbox sensor's cursor keeps; older ones: the ledger
 SHORT_HASH = 16  # hex characters of a file's SHA-256 kept in the cursor (64 bits)
 SETTLE_ENV = "JN_CREDIT_INBOX_SETTLE_SECONDS"  # ignore files written less than this long ago (uploads in progress)
@@ -225,6 +227,9 @@ def run_failure_alert_sensor() -> dg.SensorDefinition:
     )
     def _failed(context: dg.RunFailureSensorContext, alerts: Alerts) -> None:
         run = context.dagster_run
+        if run.tags.get(WILL_RETRY_TAG) == "true":  # one alert per failed run: the retry's outcome, not each try
+            context.log.info(f"run {run.run_id} will be retried: no alert yet")
+            return
         month = run.tags.get("month") or run.tags.get("dagster/partition")
         trigger = (run.tags.get("trigger") or run.tags.get("dagster/schedule_name")
                    or run.tags.get("dagster/sensor_name") or "manual")

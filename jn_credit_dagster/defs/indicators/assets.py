@@ -12,6 +12,7 @@ from jn_credit_dagster.lib.catalog import load_catalog
 from jn_credit_dagster.lib.present import markdown_table
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.lib.failures import asset_failures
 
 RESULTS_KEY = dg.AssetKey(["indicators", "results"])
 GROUP = "indicators"
@@ -54,6 +55,7 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
             "indicators": dg.MetadataValue.int(len(catalog.indicators)),
         },
     )
+    @asset_failures
     def indicator_results(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         try:

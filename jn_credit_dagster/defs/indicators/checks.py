@@ -10,6 +10,7 @@ from jn_credit_dagster import partitions
 from jn_credit_dagster.defs.indicators.assets import RESULTS_KEY
 from jn_credit_dagster.lib.catalog import Indicator, load_catalog
 from jn_credit_dagster.resources import Warehouse
+from jn_credit_dagster.lib.failures import asset_failures
 
 
 def _meta_number(value):
@@ -23,6 +24,7 @@ def indicator_check(ind: Indicator) -> dg.AssetChecksDefinition:
         partitions_def=partitions.monthly(),
         description=f"{ind.id} {ind.name}：全市状态为 red 时以 WARN 报出（{ind.description}）。",
     )
+    @asset_failures
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         month = partitions.month_of(context.partition_key)
         with warehouse.transaction() as cur:

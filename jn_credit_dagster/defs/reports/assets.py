@@ -8,6 +8,7 @@ from jn_credit_dagster import partitions, reports
 from jn_credit_dagster.defs.indicators.assets import RESULTS_KEY
 from jn_credit_dagster.reports import bulletin, data, package, rectification
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.lib.failures import asset_failures
 
 GROUP = "reports"
 PACKAGE_KEY = dg.AssetKey(["reports", "national_package"])
@@ -36,6 +37,7 @@ def report_assets_list() -> list[dg.AssetsDefinition]:
         description="国家平台报送包：当月入库的双公示（行政许可、行政处罚）记录（国家标准列序，UTF-8 CSV）、联合奖惩案例反馈清单、"
                     "自主上报指标表和清单（行数、SHA-256），打成一个可逐字节复现的 zip；证件号码脱敏。",
     )
+    @asset_failures
     def national_package(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         d = _load(warehouse, month)
@@ -54,6 +56,7 @@ def report_assets_list() -> list[dg.AssetsDefinition]:
         retry_policy=DB_RETRY, pool=WAREHOUSE_POOL,
         description="整改清单：每个有问题的单位一个工作表——缺报、迟报、隔离行及原因（脱敏）、其负责的未达标指标和整改期限。",
     )
+    @asset_failures
     def rectification_workbook(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         d = _load(warehouse, month)
@@ -72,6 +75,7 @@ def report_assets_list() -> list[dg.AssetsDefinition]:
         description="月度通报：总分及近 12 个月走势、一二级指标、全部指标（值、得分、状态、较上月）、红黄预警及责任单位、"
                     "各单位报送情况（链接整改清单）、区县表、邹城市和曲阜市专页、数据来源附录；HTML 和 PDF（无头 Chromium 打印）。",
     )
+    @asset_failures
     def bulletin_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         d = _load(warehouse, month)

@@ -17,6 +17,7 @@ from jn_credit_dagster.lib import calendar
 from jn_credit_dagster.lib.present import markdown_table
 from jn_credit_dagster.lib.specs import UNITS
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.lib.failures import asset_failures
 
 CALENDAR_KEY = dg.AssetKey(["wh", "calendar"])
 UNITS_KEY = dg.AssetKey(["wh", "units"])
@@ -92,6 +93,7 @@ def calendar_asset(partitions_def: dg.MonthlyPartitionsDefinition | None = None)
             ),
         },
     )
+    @asset_failures
     def wh_calendar(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         built, _ = _years(partitions_def)
         path = calendar.overrides_path()

@@ -16,6 +16,7 @@ from jn_credit_dagster.lib import facts
 from jn_credit_dagster.lib.present import markdown_table
 from jn_credit_dagster.lib.specs import FeedSpec
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.lib.failures import asset_failures
 
 PREVIEW_ROWS = 10
 
@@ -52,6 +53,7 @@ def fact_asset(spec: FeedSpec) -> dg.AssetsDefinition:
                     "取最新一条（报送日期、月份、序号、行号依次比较）。指标读取此表。",
         metadata={"dagster/table_name": f"wh.{spec.id}", "key": key_headers, "source": f"raw.{spec.id}"},
     )
+    @asset_failures
     def _fact(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         with warehouse.transaction() as cur:

@@ -18,6 +18,7 @@ from jn_credit_dagster.lib import tables
 from jn_credit_dagster.lib.present import markdown_table
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.lib.failures import asset_failures
 
 SUBJECTS_KEY = dg.AssetKey(["wh", "subjects"])
 REGISTRY = "registry"
@@ -127,6 +128,7 @@ def subjects_asset() -> dg.AssetsDefinition:
             ),
         },
     )
+    @asset_failures
     def wh_subjects(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         with warehouse.transaction() as cur:
