@@ -5,6 +5,7 @@ import dagster as dg
 from jn_credit_dagster import partitions
 from jn_credit_dagster.ingest import (INBOX_KEY, check_result, feed_key, feed_metadata, ingest_feed_month,
                                       inbox_check_result, record_inbox_month)
+from jn_credit_dagster.lib.failures import asset_failures
 from jn_credit_dagster.lib.present import markdown_table
 from jn_credit_dagster.lib.specs import UNITS, FeedSpec, load_specs
 from jn_credit_dagster.lib.tables import SQL_TYPES
@@ -44,6 +45,7 @@ def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
             "units": ", ".join(units) or "any",
         },
     )
+    @asset_failures
     def _feed(context: dg.AssetExecutionContext, warehouse: Warehouse, inbox: Inbox) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         result, preview = ingest_feed_month(spec, month, warehouse, inbox)
@@ -68,6 +70,7 @@ def inbox_asset() -> dg.AssetsDefinition:
         description="收件箱扫描：本月文件夹中无法归属任何数据项的文件（文件名不合规、未知数据项、不在月份文件夹中）"
                     "整件拒收，记入台账并归档，绝不静默跳过。",
     )
+    @asset_failures
     def inbox_scan(context: dg.AssetExecutionContext, warehouse: Warehouse, inbox: Inbox) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         rejected = record_inbox_month(month, warehouse, inbox)
