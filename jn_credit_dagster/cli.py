@@ -115,6 +115,7 @@ def cmd_demo(args) -> int:
     args.inbox = None
     _environment(args)
     os.environ["JN_CREDIT_INBOX"] = str(inbox)
+    os.environ.setdefault("JN_CREDIT_SETTLE_SECONDS", "0")  # the demo wrote every file itself, completely
     print(f"generating a small sample city {start:%Y-%m}…{args.month} in {inbox}")
     generate(inbox, f"{start:%Y-%m}", args.month, scale="small", seed=args.seed, overwrite=True)
     month = start

@@ -67,6 +67,10 @@ def record_inbox_month(month: dt.date, warehouse: Warehouse, inbox: Inbox) -> li
         candidates = [d for d in scan(root, feeds, month) if d.problem] + stray(root, feeds)
         seen: dict[str, str] = {}
         for d in candidates:
+            if d.still_arriving or not d.has_content:
+                # still arriving: the next run judges it. A path without content (link, pipe, folder)
+                # is never opened or archived; TODO(loader v2): its own ledger entry, keyed by path.
+                continue
             sha = fingerprint(d.path, text=False).sha256
             if sha in seen or ledger.first_path(cur, sha) is not None:
                 ledger.add_redelivery(cur, sha, d.rel)

@@ -199,7 +199,7 @@ class MonthLoader:
                 raise FileRejected("unit_not_allowed", f"unit {d.unit} may not deliver {self.spec.id}")
             self.cur.execute("SAVEPOINT file")
             try:
-                rows = self._copy_csv_directly(idx, d, fp) if d.fmt == "csv" else None
+                rows = self._copy_csv_directly(idx, d, fp) if d.fmt == "csv" and fp.clean else None
                 if rows is None:
                     outcome.encoding = detect_encoding(d.path) if d.fmt != "xlsx" else None
                     with open_table(d.path, d.fmt, outcome.encoding) as table:
@@ -207,7 +207,7 @@ class MonthLoader:
             except (Unreadable, psycopg2.DataError) as e:
                 self.cur.execute("ROLLBACK TO SAVEPOINT file")
                 message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise FileRejected("unreadable", message) from e
+                raise FileRejected(e.code if isinstance(e, Unreadable) else "unreadable", message) from e
             except FileRejected:
                 self.cur.execute("ROLLBACK TO SAVEPOINT file")
                 raise
