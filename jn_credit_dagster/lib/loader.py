@@ -271,7 +271,12 @@ class MonthLoader:
         targets = self._prepare_file(idx, d, table.header, sha)
         copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             judge.STAGE, sql.SQL(", ").join(map(sql.Identifier, [*targets, "row_no", "_malformed"])))
-        self.cur.copy_expert(copy.as_string(self.cur), _CopyStream(_staged_rows(table.rows, len(targets))))
+        try:
+            self.cur.copy_expert(copy.as_string(self.cur), _CopyStream(_staged_rows(table.rows, len(targets))))
+        except psycopg2.errors.QueryCanceled:
+            if table.failure is not None:  # the reader refused the file mid-COPY; psycopg2 kept only its text
+                raise table.failure from None
+            raise
         return self.cur.rowcount
 
     # -- after the judgement ----------------------------------------------------------------

@@ -134,38 +134,42 @@ def detect_encoding(path: Path, limits: Limits | None = None) -> str:
     """The encoding of the whole file: UTF-8 only if all of it is, else GB18030, else Unreadable
     (bad_encoding, naming where it broke). A file mixing UTF-8 and another encoding is refused
     rather than read as GB18030 garbage; UTF-16/32 and NUL bytes are named as such."""
-    limits = limits or current()
+    with open_regular(path) as f:
+        return _detect(f, limits or current())
+
+
+def _detect(f, limits: Limits) -> str:
     candidates = {"utf-8": codecs.getincrementaldecoder("utf-8")(),
                   "gb18030": codecs.getincrementaldecoder("gb18030")()}
     failed_at: dict[str, int] = {}
     offset, lines, head = 0, 0, b""
-    with open_regular(path) as f:
-        _check_size(f, limits)
-        while chunk := f.read(CHUNK):
-            if not head:
-                head = chunk
-                wide = _wide_encoding(head)
-                if wide:
-                    raise Unreadable(f"{wide} is not one of {ENCODINGS}", "bad_encoding")
-            if b"\x00" in chunk:
-                at = chunk.index(b"\x00")
-                line = lines + chunk.count(b"\n", 0, at) + 1
-                raise Unreadable(f"contains NUL bytes (first at byte {offset + at}, line {line})")
-            for name, decoder in list(candidates.items()):
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as e:
-                    del candidates[name]
-                    failed_at[name] = offset + e.start
-                    # UTF-8 that held Chinese text up to here: the rest is another encoding, not GBK throughout
-                    if name == "utf-8" and (_UTF8_HANZI.search(chunk, 0, e.start) or offset and _UTF8_HANZI.search(head)):
-                        line = lines + chunk.count(b"\n", 0, e.start) + 1
-                        raise Unreadable(f"mixed encodings: UTF-8 text, then bytes that are not UTF-8 at byte "
-                                         f"{offset + e.start} (line {line})", "bad_encoding") from None
-            if not candidates:
-                break
-            offset += len(chunk)
-            lines += chunk.count(b"\n")
+    _check_size(f, limits)
+    f.seek(0)
+    while chunk := f.read(CHUNK):
+        if not head:
+            head = chunk
+            wide = _wide_encoding(head)
+            if wide:
+                raise Unreadable(f"{wide} is not one of {ENCODINGS}", "bad_encoding")
+        if b"\x00" in chunk:
+            at = chunk.index(b"\x00")
+            line = lines + chunk.count(b"\n", 0, at) + 1
+            raise Unreadable(f"contains NUL bytes (first at byte {offset + at}, line {line})")
+        for name, decoder in list(candidates.items()):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                del candidates[name]
+                failed_at[name] = offset + e.start
+                # UTF-8 that held Chinese text up to here: the rest is another encoding, not GBK throughout
+                if name == "utf-8" and (_UTF8_HANZI.search(chunk, 0, e.start) or offset and _UTF8_HANZI.search(head)):
+                    line = lines + chunk.count(b"\n", 0, e.start) + 1
+                    raise Unreadable(f"mixed encodings: UTF-8 text, then bytes that are not UTF-8 at byte "
+                                     f"{offset + e.start} (line {line})", "bad_encoding") from None
+        if not candidates:
+            break
+        offset += len(chunk)
+        lines += chunk.count(b"\n")
     for name, decoder in list(candidates.items()):
         try:
             decoder.decode(b"", final=True)
@@ -180,9 +184,18 @@ def detect_encoding(path: Path, limits: Limits | None = None) -> str:
                      "bad_encoding")
 
 
-def _decode_error(e: UnicodeDecodeError, encoding: str | None, where: str) -> Unreadable:
+def _decode_error(f, encoding: str | None, where: str) -> Unreadable:
+    """Text that the encoding in use cannot decode: the whole-file diagnosis names the byte and
+    line (a text reader decodes ahead, so its own position is only roughly where it broke)."""
+    try:
+        found = detect_encoding(f) if isinstance(f, Path) else _detect(f, current())
+    except Unreadable as e:
+        if e.code == "bad_encoding":
+            return e
+        found = None
     name = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "gb18030": "GB18030"}.get(encoding or "", encoding)
-    return Unreadable(f"{where} is not valid {name} (mixed encodings?)", "bad_encoding")
+    hint = f": the file reads as {found}" if found else ""
+    return Unreadable(f"{where} is not valid {name}{hint}", "bad_encoding")
 
 
 # -- the table -----------------------------------------------------------------------------------
@@ -191,6 +204,9 @@ def _decode_error(e: UnicodeDecodeError, encoding: str | None, where: str) -> Un
 class Table:
     header: list[str]
     rows: Iterator[list[str]]  # data records after the header, as text, possibly ragged
+    # the Unreadable that stopped `rows`, kept for a consumer that loses the exception on the way
+    # (psycopg2's COPY turns an error in read() into QueryCanceled carrying only its text)
+    failure: Unreadable | None = None
 
 
 @contextlib.contextmanager
@@ -210,7 +226,7 @@ def open_table(path: Path, fmt: str, encoding: str | None, limits: Limits | None
     except UnicodeDecodeError as e:
         if opened:
             raise
-        raise _decode_error(e, encoding, "the header") from e
+        raise _decode_error(path, encoding, "the header") from e
     except (OSError, ValueError, KeyError, csv.Error, ijson.JSONError, EOFError, zipfile.BadZipFile) as e:
         if opened:
             raise
@@ -236,9 +252,23 @@ def _field_too_large(limits: Limits, where: str) -> Unreadable:
     return Unreadable(f"{where}: a field of more than {limits.max_field_size} characters", "field_too_large")
 
 
-def _guarded(rows, fmt: str, limits: Limits):
+def _table(header: list[str], rows, fmt: str, limits: Limits) -> Table:
+    table = Table(header, iter(()))
+    table.rows = _guarded(rows, fmt, limits, table)
+    return table
+
+
+def _guarded(rows, fmt: str, limits: Limits, table: Table):
     """Count the records against the row and memory limits and turn a parse error in the middle of
-    a file into Unreadable, naming the record."""
+    a file into Unreadable, naming the record (also kept as table.failure)."""
+    try:
+        yield from _counted(rows, fmt, limits)
+    except Unreadable as e:
+        table.failure = e
+        raise
+
+
+def _counted(rows, fmt: str, limits: Limits):
     process = psutil.Process()
     baseline = process.memory_info().rss
     n = 0
@@ -280,7 +310,7 @@ class _Lines:
         try:
             line = self.text.readline(room + 1)
         except UnicodeDecodeError as e:
-            raise _decode_error(e, self.encoding, f"line {self.line + 1}") from e
+            raise _decode_error(self.text.buffer, self.encoding, f"near line {self.line + 1}") from e
         if not line:
             raise StopIteration
         self.line += 1
@@ -326,7 +356,7 @@ def _csv(f, encoding: str | None, limits: Limits):
             n += 1
             yield row
 
-    yield Table(header, _guarded(records(), "csv", limits))
+    yield _table(header, records(), "csv", limits)
 
 
 # -- typed cells (.xlsx, JSON) -------------------------------------------------------------------
@@ -413,7 +443,7 @@ def _xlsx(f, _encoding, limits: Limits):
                     values += [""] * (width - len(values))
                 yield _checked_cells(values, limits, n)
 
-        yield Table(header, _guarded(cells(rows), "xlsx", limits))
+        yield _table(header, cells(rows), "xlsx", limits)
     finally:
         workbook.close()
 
@@ -431,16 +461,36 @@ class _JsonBytes:
     yajl re-reads a token that spans two reads from its start at every read, so a long string fed
     in 64 KB pieces costs quadratic time (50 MB: ~200 s). Here every piece ends outside strings and
     numbers: each byte is scanned a bounded number of times (one regular-expression pass), and a
-    string or bare token longer than the field limit is refused as soon as it is seen."""
+    string or bare token longer than the field limit is refused as soon as it is seen. A UTF-8
+    file is passed through as bytes; another encoding is decoded and re-encoded."""
 
-    def __init__(self, text, limits: Limits):
-        self.text, self.limit = text, limits.max_field_size
+    def __init__(self, f, encoding: str | None, limits: Limits):
+        self.limit = limits.max_field_size
+        f.seek(0)
+        if encoding in ("utf-8", "utf-8-sig", None):
+            if f.read(3) != codecs.BOM_UTF8:
+                f.seek(0)
+            self._source, self._decoded = f, None
+        else:
+            self._source = self._decoded = io.TextIOWrapper(f, encoding=encoding, newline="")
+
+    def close(self) -> None:
+        if self._decoded is not None:
+            self._decoded.detach()  # the binary file stays open for the next pass
+
+    def _read(self, size: int) -> bytes:
+        if self._decoded is None:
+            return self._source.read(size)
+        try:
+            return self._decoded.read(size).encode("utf-8")
+        except UnicodeDecodeError as e:
+            raise Unreadable(f"not valid {self._decoded.encoding} text (mixed encodings?)", "bad_encoding") from e
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:
             return b""
         size = size if size > 0 else 1 << 16
-        buf = bytearray(self._text(size).encode("utf-8"))
+        buf = bytearray(self._read(size))
         pos = 0
         while True:
             pos = _OUTSIDE_STRINGS.match(buf, pos).end()
@@ -463,99 +513,84 @@ class _JsonBytes:
                 if not self._more(buf, size):
                     return bytes(buf)  # ends inside a string: ijson says the JSON is incomplete
 
-    def _text(self, size: int) -> str:
-        try:
-            return self.text.read(size)
-        except UnicodeDecodeError as e:
-            raise Unreadable(f"not valid {self.text.encoding} text (mixed encodings?)", "bad_encoding") from e
-
     def _more(self, buf: bytearray, size: int) -> bool:
-        more = self._text(size)
-        buf += more.encode("utf-8")
+        more = self._read(size)
+        buf += more
         return bool(more)
 
 
-def _json_items(events, limits: Limits):
-    """The objects of a top-level array, built from parser events: nesting is counted before any
-    container is built, so depth costs neither recursion nor memory."""
+_OPEN, _CLOSE = {"start_map", "start_array"}, {"end_map", "end_array"}
+
+
+def _json_keys(events, limits: Limits) -> list[str]:
+    """The first pass, on parser events alone: the shape (an array of objects), the depth, each
+    string's size and the columns (every key of an object), before anything is built."""
     limit = limits.max_field_size
     first = next(events, None)
     if first is None or first[0] != "start_array":
         raise Unreadable("JSON must be an array of objects")
-    n = 0
+    keys: dict[str, None] = {}
+    depth, n, values = 1, 0, 0
     for event, value in events:
-        if event == "end_array":
-            return
-        n += 1
-        if event != "start_map":
-            raise Unreadable(f"JSON item {n} is not an object")
-        item: dict = {}
-        stack: list[list] = [[item, None]]  # container, key awaiting its value
-        values = 0
-        while stack:
-            event, value = next(events, (None, None))
-            if event is None:
-                raise Unreadable(f"JSON ends inside item {n}")
-            top = stack[-1]
-            if event == "map_key":
-                top[1] = value
-                if len(value) > limit:
-                    raise _field_too_large(limits, f"JSON item {n}")
-                if len(stack) == 1 and len(item) >= limits.max_columns:
-                    raise Unreadable(f"JSON item {n} has more than {limits.max_columns} keys", "too_wide")
+        values += 1
+        if event == "map_key":
+            if depth == 2:
+                keys[value] = None
+                if len(keys) > limits.max_columns:
+                    raise Unreadable(f"objects with more than {limits.max_columns} keys in all", "too_wide")
+        elif event in _OPEN:
+            depth += 1
+            if depth == 2:
+                n, values = n + 1, 0
+                if event != "start_map":
+                    raise Unreadable(f"JSON item {n} is not an object")
                 continue
-            if event in ("end_map", "end_array"):
-                stack.pop()
-                continue
-            values += 1
-            if values > limits.max_item_values:
-                raise Unreadable(f"JSON item {n} holds more than {limits.max_item_values} values", "row_too_large")
-            if event in ("start_map", "start_array"):
-                if len(stack) + 2 > limits.max_json_depth:
-                    raise Unreadable(f"JSON nested more than {limits.max_json_depth} deep (item {n})", "too_deep")
-                value = {} if event == "start_map" else []
-            elif isinstance(value, str):
-                if len(value) > limit:
-                    raise _field_too_large(limits, f"JSON item {n}")
-                if "\x00" in value:
-                    raise Unreadable(f"contains NUL characters (JSON item {n})")
-            container, key = top
-            if isinstance(container, dict):
-                container[key] = value
-            else:
-                container.append(value)
-            if event in ("start_map", "start_array"):
-                stack.append([value, None])
-        yield item
+            if depth > limits.max_json_depth:
+                raise Unreadable(f"JSON nested more than {limits.max_json_depth} deep (item {n})", "too_deep")
+            continue
+        elif event in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return list(keys)
+            continue
+        elif depth == 1:
+            raise Unreadable(f"JSON item {n + 1} is not an object")
+        if values > limits.max_item_values:
+            raise Unreadable(f"JSON item {n} holds more than {limits.max_item_values} values", "row_too_large")
+        if isinstance(value, str):
+            if len(value) > limit:
+                raise _field_too_large(limits, f"JSON item {n}")
+            if "\x00" in value:
+                raise Unreadable(f"contains NUL characters (JSON item {n})")
     raise Unreadable("JSON array is not closed")
 
 
 @contextlib.contextmanager
 def _json(f, encoding: str | None, limits: Limits):
-    """An array of objects. Two streaming passes: the columns are every key any object has."""
-    def items():
-        f.seek(0)
-        text = io.TextIOWrapper(f, encoding=encoding, newline="")
-        try:
-            yield from _json_items(ijson.basic_parse(_JsonBytes(text, limits), buf_size=1 << 16), limits)
-        finally:
-            text.detach()
-
-    keys: dict[str, None] = {}
+    """An array of objects, in two streaming passes. The first checks every guard on parser events
+    and finds the columns (every key any object has); only then does the second build the objects
+    (in ijson's C builder), one at a time, from the same open file, unchanged since."""
+    before = os.fstat(f.fileno())
+    source = _JsonBytes(f, encoding, limits)
     try:
-        for item in items():
-            keys.update(dict.fromkeys(item))
-            if len(keys) > limits.max_columns:
-                raise Unreadable(f"objects with more than {limits.max_columns} keys in all", "too_wide")
+        header = _json_keys(ijson.basic_parse(source, buf_size=1 << 16), limits)
     except ijson.JSONError as e:
         raise Unreadable(f"not valid JSON: {_first_line(e)}") from e
-    header = list(keys)
+    finally:
+        source.close()
 
     def rows():
-        for item in items():
-            yield [cell_text(item.get(k)) for k in header]
+        now = os.fstat(f.fileno())
+        if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise Unreadable("the file changed while it was read")
+        again = _JsonBytes(f, encoding, limits)
+        try:
+            for item in ijson.items(again, "item", buf_size=1 << 16):
+                yield [cell_text(item.get(k)) for k in header]
+        finally:
+            again.close()
 
-    yield Table(header, _guarded(rows(), "json", limits))
+    yield _table(header, rows(), "json", limits)
 
 
 _OPENERS = {"csv": _csv, "xlsx": _xlsx, "json": _json}
