@@ -273,6 +273,7 @@ def cmd_demo(args) -> int:
     from .lib import runlog
 
     _stop_on_sigterm()
+    os.environ.setdefault("JN_CREDIT_SETTLE_SECONDS", "0")  # the demo wrote every file itself, completely
     say(f"generating a small sample city {start:%Y-%m}…{args.month} in {inbox}")
     generate(inbox, f"{start:%Y-%m}", args.month, scale="small", seed=args.seed, overwrite=True)
     log = runlog.log_path("demo")

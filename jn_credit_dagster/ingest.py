@@ -73,9 +73,11 @@ def record_inbox_month(month: dt.date, warehouse: Warehouse, inbox: Inbox) -> li
         copies: dict[tuple, list[str]] = {}
         recorded = []
         for d in candidates:
+            if d.still_arriving:
+                continue  # the next run judges it
             code, reason = d.problem or ("bad_name", "not in a <unit>/<YYYY-MM>/ folder")
             sha = size = None
-            if getattr(d, "is_file", True):
+            if d.has_content:  # a link, a pipe, a folder: recorded by path, never opened or archived
                 try:
                     fp = fingerprint(d.path, text=False)
                     sha, size = fp.sha256, fp.bytes

@@ -44,6 +44,13 @@ def database_url(worker_id) -> str:
     admin.close()
 
 
+@pytest.fixture(autouse=True)
+def files_settled(monkeypatch):
+    """Tests write a delivery and ingest it at once: no settle window (jn-credit's default is 60 s).
+    A test of the window sets JN_CREDIT_SETTLE_SECONDS itself; child processes inherit this."""
+    monkeypatch.setenv("JN_CREDIT_SETTLE_SECONDS", "0")
+
+
 @pytest.fixture(scope="session")
 def worker_id(request) -> str:
     return getattr(request.config, "workerinput", {}).get("workerid", "main")

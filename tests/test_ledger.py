@@ -137,8 +137,8 @@ def test_rejected_whole_files(inbox, deliver, ingest, query):
     assert result.rows == 0
     got = {r[0].rsplit("/", 1)[1]: r[1] for r in query("SELECT path, reason_code, reason FROM ingest.ledger")}
     assert got == {
-        "penalty.20200801.csv": "missing_columns", "penalty.20200802.csv": "empty", "penalty.20200803.csv": "unreadable",
-        "penalty.20200804.xlsx": "unreadable", "penalty.20200805.csv": "unreadable", "penalty.20200806.json": "unreadable",
+        "penalty.20200801.csv": "missing_columns", "penalty.20200802.csv": "empty", "penalty.20200803.csv": "empty",
+        "penalty.20200804.xlsx": "unreadable", "penalty.20200805.csv": "bad_encoding", "penalty.20200806.json": "unreadable",
     }
     assert "处罚机关" in query("SELECT reason FROM ingest.ledger WHERE reason_code = 'missing_columns'")[0][0]
     assert all(Path(p).exists() for (p,) in query("SELECT archived_path FROM ingest.ledger"))

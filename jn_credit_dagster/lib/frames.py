@@ -24,7 +24,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .readers import open_table
+from .limits import Limits, current
+from .readers import Unreadable, open_regular, open_table
 
 BATCH_ROWS = 100_000  # records per frame on the careful path
 BLOCK_BYTES = 8 << 20  # Arrow's parse block: a frame of the fast path is one block
@@ -89,13 +90,15 @@ class _Ragged:
         return "skip"
 
 
-def fast_csv_frames(path: Path, encoding: str, width: int) -> Iterator[pl.DataFrame]:
-    """A CSV through Arrow. Raises CarefulPathNeeded (before or while yielding) when it cannot."""
+def fast_csv_frames(path: Path, encoding: str, width: int, limits: Limits | None = None) -> Iterator[pl.DataFrame]:
+    """A CSV through Arrow. Raises CarefulPathNeeded (before or while yielding) when it cannot, and
+    Unreadable when a guard (field size, rows per file) refuses the file."""
+    limits = limits or current()
     ragged = _Ragged()
     names = columns(width)
     try:
         reader = pacsv.open_csv(
-            path,
+            open_regular(path),
             read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES, column_names=names,
                                            skip_rows_after_names=1,
                                            encoding="utf8" if encoding.startswith("utf-8") else encoding),
@@ -106,6 +109,7 @@ def fast_csv_frames(path: Path, encoding: str, width: int) -> Iterator[pl.DataFr
     except (pa.ArrowInvalid, UnicodeDecodeError, LookupError) as e:
         raise CarefulPathNeeded(str(e)) from e
     last = 0  # the record number of the last record handed out
+    longest = [pl.col(c).str.len_bytes().max() for c in names]
     while True:
         try:
             batch = reader.read_next_batch()
@@ -115,12 +119,16 @@ def fast_csv_frames(path: Path, encoding: str, width: int) -> Iterator[pl.DataFr
             raise CarefulPathNeeded(str(e)) from e
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
+        if frame.height and max(v or 0 for v in frame.select(longest).row(0)) > limits.max_field_size:
+            raise Unreadable(f"a field is larger than {limits.max_field_size:,} bytes", code="field_too_large")
         numbers, last = _record_numbers(frame.height, last, ragged.numbers)
         frame = frame.with_columns(pl.Series("row_no", numbers, dtype=pl.Int64), pl.lit(None, pl.String).alias("_malformed"))
         taken = [n for n in ragged.numbers if n <= last and n in ragged.texts]
         if taken:
             frame = pl.concat([frame, _reparsed(ragged, taken, width)]).sort("row_no")
         frame = frame.filter(~pl.all_horizontal(pl.col(c) == "" for c in names)) if names else frame
+        if last > limits.max_rows:
+            raise Unreadable(f"more than {limits.max_rows:,} records", code="too_many_rows")
         if frame.height:
             yield frame
     # ragged records after the last good one

@@ -210,7 +210,7 @@ class MonthLoader:
                 raise FileRejected("unit_not_allowed", f"unit {d.unit} may not deliver {self.spec.id}")
             if d.rel in self.refused:
                 raise FileRejected("refused_by_database", self.refused[d.rel])
-            self._load_file(d, outcome)
+            self._load_file(d, outcome, fp.clean)
         except FileRejected as e:
             self._forget(d, outcome)
             outcome.status, outcome.reason_code, outcome.reason = "rejected", e.code, e.reason
@@ -225,11 +225,12 @@ class MonthLoader:
             outcome.reason = f"{type(e).__name__}: {_one_line(e)}"
         return outcome
 
-    def _load_file(self, d: Delivery, outcome: FileOutcome) -> None:
+    def _load_file(self, d: Delivery, outcome: FileOutcome, clean: bool) -> None:
+        """The fast path for a clean CSV (no NUL, no BOM inside), else record by record."""
         with open_table(d.path, d.fmt, outcome.encoding) as table:
             header = list(table.header)
         targets, extras = _columns_for(self.spec, header)
-        if d.fmt == "csv" and not any("\n" in h or "\r" in h for h in header):
+        if d.fmt == "csv" and clean and not any("\n" in h or "\r" in h for h in header):
             try:
                 self._judge_frames(d, outcome, fast_csv_frames(d.path, outcome.encoding or "utf-8", len(header)),
                                    targets, extras)

@@ -110,8 +110,11 @@ def inbox_run_requests(root: Path, cursor: str | None, warehouse: Warehouse, now
     found: dict[str, dict[str, str]] = {}  # month -> {relative path: sha256} of files not requested before
     outside, settling = set(), 0
     for d in scan(root, set(load_specs())):
-        if d.month is None:
-            continue  # outside month folders: every month's inbox scan records it
+        if d.month is None or not d.has_content:
+            continue  # outside month folders: every month's inbox scan records it; a link is never read
+        if d.still_arriving:
+            settling += 1
+            continue
         month = partitions.key_of(d.month)
         if month not in valid:
             outside.add(month)
