@@ -15,7 +15,7 @@ import yaml
 from psycopg2 import sql
 
 from jn_credit_dagster.lib import database, tables
-from jn_credit_dagster.lib.frame_judge import CompileError, FrameJudge, pg_regex
+from jn_credit_dagster.lib.frame_judge import CompileError, DecimalRangeError, FrameJudge, pg_regex
 from jn_credit_dagster.lib.identifiers import id_check_char, uscc_check_char
 from jn_credit_dagster.lib.judge import reference_judge
 from jn_credit_dagster.lib.specs import load_specs
@@ -262,3 +262,15 @@ def test_pg_regex_classes():
     assert pg_regex(r"^\d+$") == "(?s)^[0-9]+$"
     assert pl.Series(["１２", "12", "a\u3000;b", "a\u00a0;b"]).str.contains(pg_regex(r"^\d+$|\s;")).to_list() == \
         [False, True, True, False]
+
+
+def test_decimals_beyond_decimal38_are_refused_not_rounded():
+    """Polars Decimal(38) is exact only within 38 digits; such a chunk raises rather than round."""
+    spec = load_specs()["penalty"]
+    judge = FrameJudge(spec, load_suite("penalty"), dt.date(2020, 9, 1))
+    good = _by_name(spec, [CASES["penalty"]["good"]])[0]
+    args = dict(month=dt.date(2020, 8, 1), delivery_date=dt.date(2020, 8, 20), unit="amr")
+    fine = judge.judge(_frame(spec, [{**good, "fine_amount": "0." + "0" * 29 + "1"}]), **args)
+    assert fine["_reasons"].to_list() == [[]]  # rounded to 0 it would be out_of_range (a 罚款 of 0)
+    with pytest.raises(DecimalRangeError, match="penalty"):
+        judge.judge(_frame(spec, [{**good, "fine_amount": "0." + "0" * 30 + "1"}]), **args)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from functools import cache
 
 import polars as pl
+import polars.selectors  # noqa: F401  (pl.selectors)
 
 from . import tables
 from .specs import Column, FeedSpec
@@ -187,8 +188,8 @@ def to_code_list(v: pl.Expr, synonyms: dict[str, str]) -> pl.Expr:
 
 
 def trimmed(name: str) -> pl.Expr:
-    t = pl.col(name).str.strip_chars(tables.BLANKS)
-    return pl.when(t != "").then(t)
+    """btrim with tables.BLANKS; '' is null (NULLIF). Read the stripped value once."""
+    return pl.col(name).str.strip_chars(tables.BLANKS).replace("", None)
 
 
 def typed_text(c: Column, v: pl.Expr) -> pl.Expr:
@@ -227,32 +228,47 @@ def _uscc_index(b36: pl.Expr) -> pl.Expr:
         - (b36 > 31).cast(pl.Int64)
 
 
-def uscc_valid(v: pl.Expr) -> pl.Expr:
-    """jn.uscc_valid: null for null, else pattern and GB 32100 check character. Characters are
-    read as base-36 digits of two integers (12 + 5 characters), not one string slice each."""
-    shape = v.str.contains("^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-    body = pl.when(shape).then(v)
-    head = body.str.slice(0, 12).str.to_integer(base=36, strict=False)
-    tail = body.str.slice(12, 5).str.to_integer(base=36, strict=False)
-    chars = _digits(head, 12, 36) + _digits(tail, 5, 36)
-    total = pl.sum_horizontal([_uscc_index(c) * w for c, w in zip(chars, _USCC_WEIGHTS)])
-    check = _uscc_index(body.str.slice(17, 1).str.to_integer(base=36, strict=False))
-    return pl.when(v.is_not_null()).then(shape & ((31 - total % 31) % 31 == check).fill_null(False))
+def add_uscc_valid(frame: pl.DataFrame, src: str, out: str) -> pl.DataFrame:
+    """Column `out` = jn.uscc_valid(src): null for null, else the pattern and the GB 32100 check
+    character. Characters are read as base-36 digits of two integers (12 + 5 characters), in
+    stages so that Polars computes each intermediate once."""
+    v, t = pl.col(src), f"{out}__"
+    frame = frame.with_columns(
+        v.str.contains("^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$").alias(t + "shape"))
+    body = pl.when(pl.col(t + "shape")).then(v)
+    frame = frame.with_columns(body.str.slice(0, 12).str.to_integer(base=36, strict=False).alias(t + "head"),
+                               body.str.slice(12, 5).str.to_integer(base=36, strict=False).alias(t + "tail"),
+                               body.str.slice(17, 1).str.to_integer(base=36, strict=False).alias(t + "check"))
+    chars = _digits(pl.col(t + "head"), 12, 36) + _digits(pl.col(t + "tail"), 5, 36)
+    frame = frame.with_columns([c.alias(f"{t}{i}") for i, c in enumerate(chars)])
+    total = pl.sum_horizontal([(pl.col(f"{t}{i}") if 2 <= i < 8 else _uscc_index(pl.col(f"{t}{i}"))) * w
+                               for i, w in enumerate(_USCC_WEIGHTS)])  # positions 3-8 are digits
+    frame = frame.with_columns(total.alias(t + "total"), _uscc_index(pl.col(t + "check")).alias(t + "check"))
+    ok = (31 - pl.col(t + "total") % 31) % 31 == pl.col(t + "check")
+    frame = frame.with_columns(pl.when(v.is_not_null()).then(pl.col(t + "shape") & ok.fill_null(False)).alias(out))
+    return frame.drop(pl.selectors.starts_with(t))
 
 
-def id_card_valid(v: pl.Expr, as_of: pl.Expr) -> pl.Expr:
-    """jn.id_card_valid: false (never null) unless 17 digits and a check character, a real
-    birth date not after as_of, and the GB 11643 check character."""
-    shape = v.str.contains("^[0-9]{17}[0-9Xx]$")
-    body = pl.when(shape).then(v)
-    number = body.str.slice(0, 17).str.to_integer(strict=False)
-    total = pl.sum_horizontal([d * w for d, w in zip(_digits(number, 17, 10), _ID_WEIGHTS)])
+def add_id_card_valid(frame: pl.DataFrame, src: str, as_of: str, out: str) -> pl.DataFrame:
+    """Column `out` = jn.id_card_valid(src, as_of): false (never null) unless 17 digits and a
+    check character, a real birth date not after as_of, and the GB 11643 check character."""
+    v, t = pl.col(src), f"{out}__"
+    frame = frame.with_columns(v.str.contains("^[0-9]{17}[0-9Xx]$").alias(t + "shape"))
+    body = pl.when(pl.col(t + "shape")).then(v)
     last = body.str.slice(17, 1)
-    check = pl.when(last.is_in(["X", "x"])).then(10).otherwise(last.str.to_integer(strict=False))
+    frame = frame.with_columns(body.str.slice(0, 17).str.to_integer(strict=False).alias(t + "number"),
+                               pl.when(last.is_in(["X", "x"])).then(10).otherwise(last.str.to_integer(strict=False))
+                               .alias(t + "check"))
+    number = pl.col(t + "number")
     birth = (number // 1000) % 100_000_000
-    y, m, d = (birth // 10000).cast(pl.Int32), (birth // 100 % 100).cast(pl.Int32), (birth % 100).cast(pl.Int32)
-    born = _ymd(y, m, d) <= as_of
-    return (shape & born & ((12 - total % 11) % 11 == check)).fill_null(False)
+    frame = frame.with_columns(
+        pl.sum_horizontal([d * w for d, w in zip(_digits(number, 17, 10), _ID_WEIGHTS)]).alias(t + "total"),
+        (birth // 10000).cast(pl.Int32).alias(t + "y"), (birth // 100 % 100).cast(pl.Int32).alias(t + "m"),
+        (birth % 100).cast(pl.Int32).alias(t + "d"))
+    born = _ymd(pl.col(t + "y"), pl.col(t + "m"), pl.col(t + "d")) <= pl.col(as_of)
+    ok = (12 - pl.col(t + "total") % 11) % 11 == pl.col(t + "check")
+    frame = frame.with_columns((pl.col(t + "shape") & born & ok).fill_null(False).alias(out))
+    return frame.drop(pl.selectors.starts_with(t))
 
 
 # -- the SQL predicate parser ----------------------------------------------------------------
@@ -309,6 +325,8 @@ class PredicateCompiler:
     def __init__(self, columns: dict[str, str], today: dt.date):
         self.columns = columns  # name -> kind
         self.used: set[str] = set()  # columns the compiled conditions read
+        self.numbers: set[Decimal] = set()  # numeric constants values are compared with or added to
+        self.derived: dict[str, tuple] = {}  # result column -> (key, check function, argument expressions)
         self.today = today
 
     def compile(self, text: str) -> pl.Expr:
@@ -491,6 +509,17 @@ class PredicateCompiler:
             return Val(pl.col(name), self.columns[name])
         raise CompileError(f"unexpected {value!r}")
 
+    def _derive(self, function: str, args: list[Val]) -> str:
+        """A check computed in stages before the conditions (FrameJudge.judge), once per
+        distinct call: the conditions read its result column."""
+        key = (function, tuple(str(a.expr) for a in args))
+        for name, (k, _, _) in self.derived.items():
+            if k == key:
+                return name
+        name = f"__{function}_{len(self.derived)}"
+        self.derived[name] = (key, function, [a.expr for a in args])
+        return name
+
     # semantics
     def _bool(self, v: Val) -> Val:
         if v.kind == "bool":
@@ -501,6 +530,9 @@ class PredicateCompiler:
 
     def _operands(self, a: Val, b: Val) -> tuple[pl.Expr, pl.Expr]:
         """Both sides as comparable Polars expressions, typed as PostgreSQL would resolve them."""
+        for v in (a, b):
+            if v.is_const and v.kind == "num":
+                self.numbers.add(v.const)
         if a.is_const and not b.is_const:
             eb, ea = self._operands(b, a)
             return ea, eb
@@ -624,9 +656,9 @@ class PredicateCompiler:
         if name in ("length", "char_length") and len(args) == 1 and args[0].kind == "text":
             return Val(args[0].expr.str.len_chars().cast(pl.Int64), "int")
         if name == "jn.uscc_valid" and len(args) == 1 and args[0].kind == "text":
-            return Val(uscc_valid(args[0].expr), "bool")
+            return Val(pl.col(self._derive("uscc_valid", args)), "bool")
         if name == "jn.id_card_valid" and len(args) == 2 and args[0].kind == "text" and args[1].kind == "date":
-            return Val(id_card_valid(args[0].expr, args[1].expr), "bool")
+            return Val(pl.col(self._derive("id_card_valid", args)), "bool")
         raise CompileError(f"function {name}({', '.join(a.kind for a in args)}) is not supported")
 
 
@@ -759,6 +791,12 @@ class FrameJudge:
              for c in self.parsed]
             + [pl.lit(month, pl.Date).alias("month"), pl.lit(delivery_date, pl.Date).alias("delivery_date"),
                pl.lit(unit, pl.String).alias("unit")])
+        for name, (_, function, args) in self._compiler.derived.items():
+            frame = frame.with_columns([a.alias(f"{name}__arg{i}") for i, a in enumerate(args)])
+            if function == "uscc_valid":
+                frame = add_uscc_valid(frame, f"{name}__arg0", name)
+            else:
+                frame = add_id_card_valid(frame, f"{name}__arg0", f"{name}__arg1", name)
         reasons = [(f"bad_type:{c.header}", pl.col(f"__bad__{c.name}")) for c in self.parsed]
         if "_type_errors" in self._compiler.used:
             frame = frame.with_columns(self._listed(reasons[:]).alias("_type_errors"))
@@ -783,13 +821,21 @@ class FrameJudge:
         return pl.concat_list([pl.when(flag).then(pl.lit(reason)) for reason, flag in reasons]).list.drop_nulls()
 
     def _scale(self, frame: pl.DataFrame) -> int:
-        """The fractional digits all of the chunk's decimals need; DecimalRangeError past 36 digits."""
-        stats = frame.select(
-            pl.max_horizontal([pl.col(f"{n}__text").str.extract(r"\.([0-9]*[1-9])0*$").str.len_bytes().max()
-                               for n in self.decimals]).alias("frac"),
-            pl.max_horizontal([pl.col(f"{n}__text").str.extract(r"^[+-]?0*([0-9]*)").str.len_bytes().max()
-                               for n in self.decimals]).alias("whole")).row(0)
-        frac, whole = stats[0] or 0, stats[1] or 0
+        """The fractional digits all of the chunk's decimals need (trailing zeros aside);
+        DecimalRangeError when they and the integer digits exceed 36."""
+        frac, whole = [], []
+        for n in self.decimals:
+            t = pl.col(f"{n}__text")
+            length, dot = t.str.len_bytes(), t.str.find(".", literal=True)
+            int_end = pl.coalesce(dot, length)
+            frac.append((t.str.strip_chars_end("0").str.len_bytes() - dot - 1).max())  # null without a dot
+            whole.append((t.str.strip_chars_start("+-0").str.len_bytes() - (length - int_end)).max())
+        stats = frame.select(pl.max_horizontal(frac).alias("frac"), pl.max_horizontal(whole).alias("whole")).row(0)
+        frac, whole = max(stats[0] or 0, 0), max(stats[1] or 0, 0)
+        for number in self._compiler.numbers:  # the constants must fit the same Decimal(38, frac)
+            sign, digits, exponent = number.normalize().as_tuple()
+            frac = max(frac, -exponent)
+            whole = max(whole, len(digits) + exponent)
         if frac + whole > MAX_DECIMAL_DIGITS:
             raise DecimalRangeError(f"{self.spec.id}: decimals with {whole} integer and {frac} fractional digits "
                                     f"exceed Decimal(38) arithmetic; judge this file in SQL or reject it")
