@@ -4,8 +4,9 @@ The SQL engine (judge.judged) is the reference; this module mirrors it reason fo
 the typing of tables.typed_value and sql/schema/010_functions.sql, SQL three-valued logic
 (Kleene and/or/not, a NULL predicate does not flag), and PostgreSQL's regex classes under the
 database's C.UTF-8 ctype (`\\d` is ASCII, `\\s` is glibc's iswspace). The SQL conditions of
-`unexpected_rows_expectation`s are parsed by a small recursive-descent parser into Polars expressions; a construct it
-does not know is refused when the suite is compiled, naming the suite and the expectation.
+`unexpected_rows_expectation`s are parsed by a small recursive-descent parser into Polars
+expressions; a construct it does not know is refused when the suite is compiled, naming the
+suite and the expectation. No Python runs per row.
 
 Decimals are Polars Decimal(38, S) with S chosen per chunk as the largest number of significant
 fractional digits, so values compare exactly like PostgreSQL numeric. A chunk whose decimals
@@ -133,10 +134,12 @@ def to_date(v: pl.Expr) -> pl.Expr:
 
 
 def to_month(v: pl.Expr) -> pl.Expr:
-    g = v.str.extract_groups(_MONTH_RE)
+    """jn.to_month: YYYY-MM or YYYY/MM, else the month of a date."""
+    is_month = v.str.contains(_MONTH_RE)
+    g = pl.when(is_month).then(v).str.extract_groups(_MONTH_RE)
     y, m = g.struct.field("1").cast(pl.Int32), g.struct.field("2").cast(pl.Int32)
-    return (pl.when(v.str.contains(_MONTH_RE)).then(_ymd(y, m, pl.lit(1, pl.Int32)))
-            .otherwise(to_date(v).dt.month_start()))
+    return (pl.when(is_month).then(_ymd(y, m, pl.lit(1, pl.Int32)))
+            .otherwise(to_date(pl.when(~is_month).then(v)).dt.month_start()))
 
 
 def decimal_text(v: pl.Expr) -> pl.Expr:
@@ -163,12 +166,12 @@ def pg_upper(v: pl.Expr) -> pl.Expr:
     """PostgreSQL upper() under C.UTF-8: glibc's per-character towupper. The rare rows with a
     character Rust maps otherwise go character by character."""
     exceptions = _upper_exceptions()
-    special = "[" + "".join(re.escape(c) for c in exceptions) + "]"
-    per_char = v.str.split("").list.eval(
+    special = v.str.contains("[" + "".join(re.escape(c) for c in exceptions) + "]")
+    per_char = pl.when(special).then(v).str.split("").list.eval(
         pl.when(pl.element().is_in(list(exceptions)))
         .then(pl.element().replace(exceptions))
         .otherwise(pl.element().str.to_uppercase())).list.join("")
-    return pl.when(v.str.contains(special)).then(per_char).otherwise(v.str.to_uppercase())
+    return pl.when(special).then(per_char).otherwise(v.str.to_uppercase())
 
 
 def to_code_list(v: pl.Expr, synonyms: dict[str, str]) -> pl.Expr:
@@ -484,7 +487,7 @@ class PredicateCompiler:
                 while self._take(","):
                     items.append(self._or())
                 self._expect("]")
-                if not all(i.is_const and i.const is not None for i in items):
+                if not all(i.is_const for i in items):
                     raise CompileError("ARRAY[...] must list constants")
                 return Val(pl.lit(None), "array", tuple(i.const for i in items), True)
             if value == "interval":
@@ -584,48 +587,29 @@ class PredicateCompiler:
             raise CompileError("= ANY needs a text value and a list column or ARRAY")
         lst = arr.expr
         # PostgreSQL: null array -> null; empty array -> false; null value -> null; else membership
-        found = lst.list.contains(v.expr, nulls_equal=False) if not v.is_const else lst.list.contains(pl.lit(v.const))
+        found = lst.list.contains(v.expr, nulls_equal=False)
         return Val(pl.when(lst.is_null()).then(None).when(lst.list.len() == 0).then(False)
                    .when(v.expr.is_null()).then(None).otherwise(found), "bool")
 
     def _in_list(self, v: Val, items: list[Val]) -> pl.Expr:
+        """x IN (…) as SQL: an OR of equalities (Kleene), a row compared member by member."""
         if v.kind == "row":
             if not all(i.kind == "row" and len(i.items) == len(v.items) for i in items):
                 raise CompileError("a row IN needs rows of the same width")
-            terms = []
-            for row in items:
-                parts = [self._compare("=", a, b).expr for a, b in zip(v.items, row.items)]
-                term = parts[0]
-                for p in parts[1:]:
-                    term = term & p
-                terms.append(term)
-            out = terms[0]
-            for t in terms[1:]:
-                out = out | t
-            return out
-        if all(i.is_const and i.const is not None for i in items):
-            consts = [self._operands(v, i)[1] for i in items]
-            if v.kind in ("text", "date", "int", "dec"):
-                values = [i.const for i in items]
-                if v.kind == "date":
-                    values = [dt.date.fromisoformat(x) if isinstance(x, str) else x for x in values]
-                if v.kind == "int" and all(isinstance(x, Decimal) and x == int(x) for x in values):
-                    values = [int(x) for x in values]
-                if v.kind != "dec":
-                    return v.expr.is_in(values)
-            out = v.expr == consts[0]
-            for c in consts[1:]:
-                out = out | (v.expr == c)
-            return out
-        out = self._compare("=", v, items[0]).expr
-        for i in items[1:]:
-            out = out | self._compare("=", v, i).expr
-        return out
+            return _any_of([_all_of([self._compare("=", a, b).expr for a, b in zip(v.items, row.items)])
+                            for row in items])
+        if v.kind in ("text", "date", "int") and all(i.is_const and i.const is not None for i in items):
+            try:
+                return v.expr.is_in([_literal_as(v.kind, i.const) for i in items])
+            except CompileError:
+                pass  # e.g. an integer column IN (1.5): compared one by one as numeric
+        return _any_of([self._compare("=", v, i).expr for i in items])
 
     def _contained(self, left: Val, right: Val) -> Val:
         if left.kind != "list" or right.kind != "array":
             raise CompileError("<@ needs a list column on the left and ARRAY[...] on the right")
-        inside = left.expr.list.eval(pl.element().is_in(list(right.const))).list.all()
+        members = [c for c in right.const if c is not None]  # a NULL member contains nothing
+        inside = left.expr.list.eval(pl.element().is_in(members)).list.all()
         return Val(pl.when(left.expr.is_not_null()).then(inside), "bool")
 
     def _arith(self, op: str, a: Val, b: Val) -> Val:
@@ -670,6 +654,31 @@ class PredicateCompiler:
         if name == "jn.id_card_valid" and len(args) == 2 and args[0].kind == "text" and args[1].kind == "date":
             return Val(pl.col(self._derive("id_card_valid", args)), "bool")
         raise CompileError(f"function {name}({', '.join(a.kind for a in args)}) is not supported")
+
+
+def _any_of(terms: list[pl.Expr]) -> pl.Expr:
+    out = terms[0]
+    for t in terms[1:]:
+        out = out | t
+    return out
+
+
+def _all_of(terms: list[pl.Expr]) -> pl.Expr:
+    out = terms[0]
+    for t in terms[1:]:
+        out = out & t
+    return out
+
+
+def _literal_as(kind: str, value):
+    """A constant of an IN list as the value it is compared as (null-free lists only)."""
+    if kind == "date" and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    if kind == "int" and isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if kind == "text" and isinstance(value, str) or kind == "date" and isinstance(value, dt.date):
+        return value
+    raise CompileError(f"{value!r} in a list of {kind} values is not supported")
 
 
 def _kind_of_const(c) -> str:
