@@ -1,7 +1,8 @@
 """Speed of the vectorised judge alone: FrameJudge.judge (and copy_text) on N penalty rows.
 
 Writes the N-row GBK `penalty` CSV of bench/ingest.py, reads it into Polars as text, then
-judges it in chunks as the loader would. No database. Last line: rows_per_s=<judge, wall> rows_per_cpu_s=<…> copy_text_rows_per_s=<…>
+judges it in chunks as the loader would. No database. Last line:
+rows_per_s=<judge, wall> rows_per_cpu_s=<…> copy_text_rows_per_s=<…>
 (the CPU figure holds when other work shares the machine)
 
     python bench/frame_judge.py --rows 1000000 --chunk 100000

@@ -23,14 +23,15 @@ from decimal import Decimal
 from functools import cache
 
 import polars as pl
-import polars.selectors  # noqa: F401  (pl.selectors)
+import polars.selectors as cs
 
 from . import tables
 from .specs import Column, FeedSpec
 from .suites import MALFORMED_REASON, Rule, Suite
 
 # PostgreSQL `\s` under glibc's C.UTF-8 (iswspace): no no-break spaces (U+00A0, U+2007, U+202F).
-_SPACE_CLASS = "[\\t\\n\\x0B\\x0C\\r \\x{1680}\\x{2000}-\\x{2006}\\x{2008}-\\x{200A}\\x{2028}\\x{2029}\\x{205F}\\x{3000}]"
+_SPACE_CLASS = ("[\\t\\n\\x0B\\x0C\\r \\x{1680}\\x{2000}-\\x{2006}\\x{2008}-\\x{200A}"
+                "\\x{2028}\\x{2029}\\x{205F}\\x{3000}]")
 _SPACE_RANGES = _SPACE_CLASS[1:-1]
 
 _DATE_RE = (r"^([0-9]{4})(?:-([0-9]{1,2})-([0-9]{1,2})|/([0-9]{1,2})/([0-9]{1,2})|([0-9]{2})([0-9]{2}))$")
@@ -259,7 +260,7 @@ def add_uscc_valid(frame: pl.DataFrame, src: str, out: str) -> pl.DataFrame:
     frame = frame.with_columns(total.alias(t + "total"), _uscc_index(pl.col(t + "check")).alias(t + "check"))
     ok = (31 - pl.col(t + "total") % 31) % 31 == pl.col(t + "check")
     frame = frame.with_columns(pl.when(v.is_not_null()).then(pl.col(t + "shape") & ok.fill_null(False)).alias(out))
-    return frame.drop(pl.selectors.starts_with(t))
+    return frame.drop(cs.starts_with(t))
 
 
 def add_id_card_valid(frame: pl.DataFrame, src: str, as_of: str, out: str) -> pl.DataFrame:
@@ -281,7 +282,7 @@ def add_id_card_valid(frame: pl.DataFrame, src: str, as_of: str, out: str) -> pl
     born = _ymd(pl.col(t + "y"), pl.col(t + "m"), pl.col(t + "d")) <= pl.col(as_of)
     ok = (12 - pl.col(t + "total") % 11) % 11 == pl.col(t + "check")
     frame = frame.with_columns((pl.col(t + "shape") & born & ok).fill_null(False).alias(out))
-    return frame.drop(pl.selectors.starts_with(t))
+    return frame.drop(cs.starts_with(t))
 
 
 # -- the SQL predicate parser ----------------------------------------------------------------
@@ -787,9 +788,9 @@ class FrameJudge:
 
     def judge(self, chunk: pl.DataFrame, *, month: dt.date, delivery_date: dt.date, unit: str) -> pl.DataFrame:
         cols = self.spec.columns
-        missing = [pl.lit(None, pl.String).alias(c.name) for c in cols if c.name not in chunk.columns]
-        if missing:
-            chunk = chunk.with_columns(missing)
+        chunk = chunk.with_columns(  # an absent column is all null; an all-null one may come as pl.Null
+            [pl.col(c.name).cast(pl.String) if c.name in chunk.columns else pl.lit(None, pl.String).alias(c.name)
+             for c in cols])
         if "_malformed" not in chunk.columns:
             chunk = chunk.with_columns(pl.lit(None, pl.String).alias("_malformed"))
         # 1. trimmed, then typed text (decimals as their normalised text)
