@@ -705,7 +705,14 @@ def _number(value) -> Decimal:
 
 
 class FrameJudge:
-    """A feed's suite compiled once to Polars expressions."""
+    """A feed's suite compiled once to Polars expressions.
+
+    judge(chunk) returns, row for row: row_no, every spec column typed as raw.<feed> holds it
+    (text/code/uscc/period String, code_list List(String), date/month Date, integer Int64,
+    year Int32, decimal Decimal(38, S) with S per chunk), `<decimal column>__text` (the
+    normalised text COPY reads), and `_reasons` (List(String), judge.judged's `_base`: every
+    reason but a repeated key). Raises DecimalRangeError for a chunk it cannot hold exactly.
+    """
 
     def __init__(self, spec: FeedSpec, suite: Suite, today: dt.date):
         self.spec, self.suite, self.today = spec, suite, today
@@ -716,6 +723,8 @@ class FrameJudge:
                       "_malformed": "bool", "row_no": "int"})
         self._compiler = PredicateCompiler(kinds, today)
         self._kinds = kinds
+        self._typed = [typed_text(c, pl.col(f"__v__{c.name}"))
+                       .alias(c.name if c.type != "decimal" else f"{c.name}__text") for c in spec.columns]
         self.rules: list[tuple[str, pl.Expr]] = []
         bad = {f"required:{c.header}": f"__bad__{c.name}" for c in self.parsed}
         for rule in suite.rules:
@@ -798,13 +807,12 @@ class FrameJudge:
             pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), pl.col("row_no").cast(pl.Int64),
             pl.col("_malformed").is_not_null().alias("_malformed"),
             *[trimmed(c.name).alias(f"__v__{c.name}") for c in cols])
-        frame = frame.with_columns(
-            [typed_text(c, pl.col(f"__v__{c.name}")).alias(c.name if c.type != "decimal" else f"{c.name}__text")
-             for c in cols])
+        frame = frame.with_columns(self._typed)
         # 2. decimals: one exact scale for the chunk
         if self.decimals:
-            frame = frame.with_columns([pl.col(f"{n}__text").cast(pl.Decimal(38, self._scale(frame)), strict=False)
-                                       .alias(n) for n in self.decimals])
+            scale = self._scale(frame)
+            frame = frame.with_columns([pl.col(f"{n}__text").cast(pl.Decimal(38, scale), strict=False).alias(n)
+                                        for n in self.decimals])
         # 3. type errors, delivery facts, then one flag per reason
         frame = frame.with_columns(
             [(pl.col(c.name).is_null() & pl.col(f"__v__{c.name}").is_not_null()).alias(f"__bad__{c.name}")
