@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from psycopg2 import sql
+from psycopg2.extras import execute_values
 
 from . import tables
 from .specs import FeedSpec
@@ -180,3 +181,28 @@ SELECT {meta}, _reasons, {delivered_out}, extra, malformed_detail FROM final WHE
             judged=judged(spec, suite, month, extra_columns, sql.SQL("true")),
             duplicate_rules=duplicate_rules, raw=tables.raw_table(spec), quarantine=tables.quarantine_table(spec),
             meta=meta, cols=cols, delivered=delivered, delivered_out=delivered_out)
+
+
+def reference_judge(cur, spec: FeedSpec, suite: Suite, rows: list[dict], *, month: dt.date,
+                    delivery_date: dt.date, unit: str) -> list[tuple[int, list[str]]]:
+    """(row_no, _base reasons) of each given text row (column name -> text, plus row_no and an
+    optional _malformed JSON text) as the SQL engine judges it: staged in stage_ddl's temporary
+    tables inside a savepoint that is rolled back, so nothing else in the transaction changes.
+    The reference the vectorised judge (frame_judge) is held to; current_date is the session's."""
+    names = [c.name for c in spec.columns]
+    cur.execute("SAVEPOINT reference_judge")
+    try:
+        for statement in stage_ddl(spec):
+            cur.execute(statement)
+        cur.execute(sql.SQL("INSERT INTO {} VALUES (1, 'reference', %s, %s, 1, NULL, 1)").format(STAGE_FILES),
+                    (unit, delivery_date))
+        targets = sql.SQL(", ").join(map(I, ["file_idx", "row_no", *names, "_malformed"]))
+        insert = sql.SQL("INSERT INTO {} ({}) VALUES %s").format(STAGE, targets)
+        execute_values(cur, insert.as_string(cur), [(1, r["row_no"], *(r.get(n) for n in names), r.get("_malformed"))
+                                                    for r in rows], page_size=1000)
+        cur.execute(sql.SQL("SELECT row_no, _base FROM ({}) j ORDER BY row_no").format(
+            judged(spec, suite, month, 0, sql.SQL("true"))))
+        return [(n, list(reasons)) for n, reasons in cur.fetchall()]
+    finally:
+        cur.execute("ROLLBACK TO SAVEPOINT reference_judge")
+        cur.execute("RELEASE SAVEPOINT reference_judge")
