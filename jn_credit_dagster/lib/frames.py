@@ -14,9 +14,11 @@ careful way: readers.open_table, record by record in Python. .xlsx and JSON alwa
 from __future__ import annotations
 
 import bisect
+import codecs
 import csv
 import io
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from .readers import Unreadable, open_regular, open_table
 
 BATCH_ROWS = 100_000  # records per frame on the careful path
 BLOCK_BYTES = 8 << 20  # Arrow's parse block: a frame of the fast path is one block
+CHUNK_BYTES = 4 << 20
 META = ("row_no", "_malformed")
 
 
@@ -94,29 +97,66 @@ def fast_csv_frames(path: Path, encoding: str, width: int, limits: Limits | None
     """A CSV through Arrow. Raises CarefulPathNeeded (before or while yielding) when it cannot, and
     Unreadable when a guard (field size, rows per file) refuses the file."""
     limits = limits or current()
+    if encoding.startswith("utf-8"):
+        yield from _arrow_frames(open_regular(path), width, limits)
+        return
+    with tempfile.TemporaryFile() as utf8:
+        _transcode(path, encoding, utf8)
+        utf8.seek(0)
+        yield from _arrow_frames(utf8, width, limits)
+
+
+def _transcode(path: Path, encoding: str, out) -> None:
+    """GBK/GB18030 to UTF-8, streamed, before Arrow reads it: Arrow's own transcoding stream aborts
+    the process at exit once it has met a byte it cannot decode."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open_regular(path) as f:
+        try:
+            while chunk := f.read(CHUNK_BYTES):
+                out.write(decoder.decode(chunk).encode("utf-8"))
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise CarefulPathNeeded(str(e)) from e
+
+
+def _arrow_frames(source, width: int, limits: Limits) -> Iterator[pl.DataFrame]:
     ragged = _Ragged()
     names = columns(width)
     try:
         reader = pacsv.open_csv(
-            open_regular(path),
+            source,
             read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES, column_names=names,
-                                           skip_rows_after_names=1,
-                                           encoding="utf8" if encoding.startswith("utf-8") else encoding),
+                                           skip_rows_after_names=1),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
                                              invalid_row_handler=ragged),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, UnicodeDecodeError, LookupError) as e:
-        raise CarefulPathNeeded(str(e)) from e
+        failure = str(e)
+    else:
+        failure = None
+    if failure is not None:  # raised outside the handler: a kept traceback would keep Arrow's reader
+        raise CarefulPathNeeded(failure)  # alive until exit, and its teardown then aborts the process
+    try:
+        yield from _batches(reader, ragged, names, limits)
+    finally:
+        reader.close()
+
+
+def _batches(reader, ragged: _Ragged, names: list[str], limits: Limits) -> Iterator[pl.DataFrame]:
+    width = len(names)
     last = 0  # the record number of the last record handed out
     longest = [pl.col(c).str.len_bytes().max() for c in names]
     while True:
+        failure = None
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             break
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-            raise CarefulPathNeeded(str(e)) from e
+            failure = str(e)
+        if failure is not None:
+            raise CarefulPathNeeded(failure)
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
         if frame.height and max(v or 0 for v in frame.select(longest).row(0)) > limits.max_field_size:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import queue
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -151,6 +153,9 @@ class MonthLoader:
         self._seen: dict[tuple, str] = {}  # (unit, sha256) -> rel of the first file with that content
         self._copies: dict[tuple, list[str]] = {}
         self._bad_type_rows = 0
+        self._keys_table = False
+        self._any_other_month: bool | None = None
+        self._writer = _CopyWriter(cursor.connection)
 
     # -- the month ----------------------------------------------------------------------------
     def run(self) -> MonthResult:
@@ -164,11 +169,13 @@ class MonthLoader:
 
         deliveries = [d for d in scan(self.inbox, {spec.id}, month)
                       if d.feed == spec.id and (d.problem is None or d.problem[0] not in INBOX_PROBLEMS)]
-        outcomes = [(d, self._file(d)) for d in deliveries]
+        try:
+            outcomes = [(d, self._file(d)) for d in deliveries]
+        finally:
+            self._writer.close()
         self.result.files = [o for _, o in outcomes]
 
-        for fresh in (self.fresh_raw, self.fresh_quarantine):
-            cur.execute(sql.SQL("ANALYZE {}").format(fresh))
+        cur.execute(sql.SQL("ANALYZE {}").format(self.fresh_quarantine))  # raw's: with its parent's, below
         tables.swap_month(cur, tables.raw_table(spec), self.fresh_raw, month)
         tables.swap_month(cur, tables.quarantine_table(spec), self.fresh_quarantine, month)
         # the parents' statistics span the months (a join over month <= M plans on them); autovacuum
@@ -211,6 +218,8 @@ class MonthLoader:
             if d.rel in self.refused:
                 raise FileRejected("refused_by_database", self.refused[d.rel])
             self._load_file(d, outcome, fp.clean)
+        except _RefusedByDatabase:
+            raise
         except FileRejected as e:
             self._forget(d, outcome)
             outcome.status, outcome.reason_code, outcome.reason = "rejected", e.code, e.reason
@@ -243,6 +252,7 @@ class MonthLoader:
 
     def _forget(self, d: Delivery, outcome: FileOutcome) -> None:
         """Take back what a file wrote before it failed."""
+        self._writer.drain()
         outcome.rows = outcome.accepted = outcome.quarantined = 0
         if outcome.sha256 is None or not hasattr(self, "fresh_raw"):
             return
@@ -257,6 +267,7 @@ class MonthLoader:
             self._accepted_keys = None
         for frame in frames:
             self._judge_frame(d, outcome, frame, targets, extras)
+        self._writer.drain()  # the file's rows are in, or its failure is its own
         if outcome.rows == 0:
             raise FileRejected("empty", "no data rows")
 
@@ -279,11 +290,11 @@ class MonthLoader:
         accepted = int(correct.sum())
         if accepted:
             good = named.filter(correct)
-            self._copy(self.fresh_raw, pl.concat([good.select(*meta, extra), self.judge.copy_text(typed.filter(correct))],
+            self._copy(d, self.fresh_raw, pl.concat([good.select(*meta, extra), self.judge.copy_text(typed.filter(correct))],
                                                  how="horizontal"))
         if accepted < named.height:
             bad = named.filter(~correct).with_columns(reasons.filter(~correct).alias("_reasons"))
-            self._copy(self.fresh_quarantine, bad.select(
+            self._copy(d, self.fresh_quarantine, bad.select(
                 *meta, pg_array(pl.col("_reasons")).alias("reasons"),
                 *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in self.raw_cols],
                 extra, pl.col("_malformed").alias("malformed")))
@@ -322,30 +333,45 @@ class MonthLoader:
             .otherwise(pl.col("_reasons")).alias("_reasons")).to_series()
 
     def _earlier_months(self, d: Delivery, keys: pl.DataFrame) -> pl.DataFrame | None:
-        if self.spec.kind != "event" or not keys.height:
+        """The frame's keys already accepted from another month's folder earlier in delivery order:
+        the keys go to a temporary table by COPY and meet raw.<feed>'s key index."""
+        if self.spec.kind != "event" or not keys.height or not self._other_months():
             return None
-        spec = self.spec
-        arrays = sql.SQL(", ").join(
-            sql.SQL("%s::text[]::{}[]").format(sql.SQL(tables.SQL_TYPES[spec.column(k).type])) for k in spec.key)
+        spec, cur = self.spec, self.cur
         names = sql.SQL(", ").join(map(sql.Identifier, spec.key))
+        if not self._keys_table:
+            cur.execute(sql.SQL("CREATE TEMP TABLE frame_keys ({}) ON COMMIT DROP").format(sql.SQL(", ").join(
+                sql.SQL("{} " + tables.SQL_TYPES[spec.column(k).type]).format(sql.Identifier(k)) for k in spec.key)))
+            self._keys_table = True
+        else:
+            cur.execute("TRUNCATE frame_keys")
+        self._writer.drain()  # one command at a time on the connection
+        buffer = io.BytesIO()
+        keys.select(pl.col(k).cast(pl.String) for k in spec.key).write_csv(buffer, include_header=False)
+        buffer.seek(0)
+        cur.copy_expert(sql.SQL("COPY frame_keys ({}) FROM STDIN WITH (FORMAT csv)").format(names).as_string(cur), buffer)
         same = sql.SQL(" AND ").join(sql.SQL("r.{k} = k.{k}").format(k=sql.Identifier(k)) for k in spec.key)
-        self.cur.execute(sql.SQL(
-            "SELECT {names} FROM unnest({arrays}) AS k({names}) WHERE EXISTS (SELECT 1 FROM {raw} r WHERE {same} "
-            "AND r.month <> %s AND (r.delivery_date, r.month) < (%s, %s))").format(
-                names=names, arrays=arrays, raw=tables.raw_table(spec), same=same),
-            [keys.get_column(k).cast(pl.String).to_list() for k in spec.key] + [self.month, d.delivery_date, self.month])
-        found = self.cur.fetchall()
-        if not found:
-            return None
-        return pl.DataFrame(found, schema=keys.schema, orient="row")
+        cur.execute(sql.SQL("SELECT {names} FROM frame_keys k WHERE EXISTS (SELECT 1 FROM {raw} r WHERE {same} "
+                            "AND r.month <> %s AND (r.delivery_date, r.month) < (%s, %s))").format(
+            names=names, raw=tables.raw_table(spec), same=same), (self.month, d.delivery_date, self.month))
+        found = cur.fetchall()
+        return pl.DataFrame(found, schema=keys.schema, orient="row") if found else None
 
-    def _copy(self, table: sql.Identifier, frame: pl.DataFrame) -> None:
+    def _other_months(self) -> bool:
+        """Whether raw.<feed> holds any other month at all (most first loads: no lookups)."""
+        if self._any_other_month is None:
+            self.cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE month <> %s)").format(
+                tables.raw_table(self.spec)), (self.month,))
+            self._any_other_month = self.cur.fetchone()[0]
+        return self._any_other_month
+
+    def _copy(self, d: Delivery, table: sql.Identifier, frame: pl.DataFrame) -> None:
+        """Render the rows as CSV here and COPY them on the writer thread, while the next frame is judged."""
         buffer = io.BytesIO()
         frame.write_csv(buffer, include_header=False)
-        buffer.seek(0)
         statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
-            table, sql.SQL(", ").join(map(sql.Identifier, frame.columns)))
-        self.cur.copy_expert(statement.as_string(self.cur), buffer, size=1 << 20)
+            table, sql.SQL(", ").join(map(sql.Identifier, frame.columns))).as_string(self.cur)
+        self._writer.put(d.rel, statement, buffer.getvalue())
 
     # -- the suite's results from this pass -----------------------------------------------------------
     def _record_expectations(self) -> None:
@@ -368,6 +394,51 @@ class MonthLoader:
             [(self.spec.id, self.month, r["position"], r["type"], json.dumps(r["kwargs"], ensure_ascii=False),
               r["reason"], r["severity"], r["element_count"], r["unexpected_count"], r["success"]) for r in results])
         self.result.expectations = results
+
+
+class _CopyWriter:
+    """COPY on a thread of its own, one payload behind the judging: PostgreSQL takes a frame's rows
+    while the next frame is judged. A failure is raised in the loader's thread, naming its file."""
+
+    def __init__(self, connection):
+        self._cursor = connection.cursor()
+        self._queue: queue.Queue = queue.Queue(maxsize=2)  # bounded: memory stays flat
+        self._error: tuple[str, psycopg2.Error] | None = None
+        self._thread = threading.Thread(target=self._work, name="copy-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                rel, statement, payload = item
+                if self._error is None:
+                    try:
+                        self._cursor.copy_expert(statement, io.BytesIO(payload), size=1 << 20)
+                    except psycopg2.Error as e:
+                        self._error = (rel, e)
+            finally:
+                self._queue.task_done()
+
+    def put(self, rel: str, statement: str, payload: bytes) -> None:
+        self._raise()
+        self._queue.put((rel, statement, payload))
+
+    def drain(self) -> None:
+        self._queue.join()
+        self._raise()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            rel, error = self._error
+            raise _RefusedByDatabase(rel, error)
 
 
 def _extra_json(labels: list[str]) -> pl.Expr:
