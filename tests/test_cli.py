@@ -169,5 +169,9 @@ def test_dev_stops_everything_it_started_on_sigterm(db, inbox, tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     for g in groups:
-        left = subprocess.run(["pgrep", "-g", str(g)], capture_output=True, text=True).stdout.split()
+        # a zombie waiting for init to reap it runs nothing and holds nothing: only live processes count
+        pids = subprocess.run(["pgrep", "-g", str(g)], capture_output=True, text=True).stdout.split()
+        states = {pid: subprocess.run(["ps", "-o", "stat=", "-p", pid], capture_output=True, text=True).stdout.strip()
+                  for pid in pids}
+        left = [pid for pid, state in states.items() if state and not state.startswith("Z")]
         assert left == [], f"process group {g} still has {left}"

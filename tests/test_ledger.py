@@ -189,3 +189,22 @@ def test_a_loaded_month_leaves_the_planner_statistics(deliver, ingest, query):
     assert query("SELECT reltuples FROM pg_class WHERE oid = 'ingest_months.quarantine_penalty_2020_08'::regclass") == [(1,)]
     stats = query("SELECT count(*) FROM pg_stats WHERE schemaname = 'raw' AND tablename = 'penalty' AND inherited")
     assert stats[0][0] > 10  # the parent's statistics across its months
+
+
+def test_a_text_value_that_reads_like_the_end_of_copy_data_is_kept(deliver, ingest, query):
+    """`\\.` alone on a line ends COPY's data: every text is quoted, so such a value is just a value —
+    here a one-column key looked up against an earlier month's rows."""
+    commitment = yaml.safe_load((CASES / "commitment.yaml").read_text(encoding="utf-8"))["good"]
+    deliver("amr", "2020-07", "commitment.20200720.csv", [dict(commitment, 承诺编号="\\.", 承诺日期="2020-07-01")])
+    deliver("amr", "2020-08", "commitment.20200815.csv", [dict(commitment, 承诺编号="\\."), dict(commitment, 承诺编号="B")])
+    assert ingest("commitment", "2020-07").accepted == 1
+    august = ingest("commitment", "2020-08")
+    assert (august.accepted, august.quarantined) == (1, 1)
+    assert query("SELECT commitment_no, reasons FROM quarantine.commitment") == [("\\.", ["duplicate_key"])]
+
+
+def test_an_amount_too_long_for_an_exact_decimal_rejects_its_file_alone(deliver, ingest):
+    deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(1, **{"罚款金额（万元）": "1" * 40})])
+    deliver("court", "2020-08", "penalty.20200820.csv", [penalty(2)])
+    result = ingest("penalty", "2020-08")
+    assert [(f.status, f.reason_code) for f in result.files] == [("rejected", "value_too_large"), ("loaded", None)]

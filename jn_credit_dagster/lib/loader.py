@@ -30,7 +30,7 @@ import psycopg2
 from psycopg2 import sql
 
 from . import database, ledger, tables
-from .frame_judge import FrameJudge
+from .frame_judge import DecimalRangeError, FrameJudge
 from .frames import CarefulPathNeeded, careful_frames, fast_csv_frames
 from .inbox import Delivery, scan
 from .readers import Unreadable, detect_encoding, fingerprint, open_table
@@ -228,6 +228,9 @@ class MonthLoader:
         except Unreadable as e:
             self._forget(d, outcome)
             outcome.status, outcome.reason_code, outcome.reason = "rejected", getattr(e, "code", "unreadable"), _one_line(e)
+        except DecimalRangeError as e:  # PostgreSQL's numeric would hold it; no amount of the contract is that long
+            self._forget(d, outcome)
+            outcome.status, outcome.reason_code, outcome.reason = "rejected", "value_too_large", _one_line(e)
         except Exception as e:  # noqa: BLE001 - whatever one file holds, it is judged alone
             self._forget(d, outcome)
             outcome.status, outcome.reason_code = "rejected", getattr(e, "code", "unreadable")
@@ -347,7 +350,8 @@ class MonthLoader:
             cur.execute("TRUNCATE frame_keys")
         self._writer.drain()  # one command at a time on the connection
         buffer = io.BytesIO()
-        keys.select(pl.col(k).cast(pl.String) for k in spec.key).write_csv(buffer, include_header=False)
+        keys.select(pl.col(k).cast(pl.String) for k in spec.key).write_csv(buffer, include_header=False,
+                                                                           quote_style="non_numeric")
         buffer.seek(0)
         cur.copy_expert(sql.SQL("COPY frame_keys ({}) FROM STDIN WITH (FORMAT csv)").format(names).as_string(cur), buffer)
         same = sql.SQL(" AND ").join(sql.SQL("r.{k} = k.{k}").format(k=sql.Identifier(k)) for k in spec.key)
@@ -368,7 +372,8 @@ class MonthLoader:
     def _copy(self, d: Delivery, table: sql.Identifier, frame: pl.DataFrame) -> None:
         """Render the rows as CSV here and COPY them on the writer thread, while the next frame is judged."""
         buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False)
+        # every text quoted: a value reading `\.` alone on a line would end COPY's data early
+        frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
         statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
             table, sql.SQL(", ").join(map(sql.Identifier, frame.columns))).as_string(self.cur)
         self._writer.put(d.rel, statement, buffer.getvalue())

@@ -49,7 +49,8 @@ STATUS_ZH = {"green": "绿", "yellow": "黄", "red": "红", "n/a": "无数据"}
 BELOW_TARGET = ("red", "yellow")
 # A ledger entry with a unit, feed and month came from a correctly named file in a known feed's folder:
 # a delivery in INDICATORS.md's sense, whatever its content (that is the checks' business).
-NOT_A_DELIVERY = ("bad_name", "unknown_feed", "unknown_unit", "unit_not_allowed")
+NOT_A_DELIVERY = ("bad_name", "unknown_feed", "unknown_unit", "unit_not_allowed", "not_a_file", "outside_inbox",
+                  "still_arriving")
 
 
 @dataclass

@@ -24,7 +24,7 @@ def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
         deps=[INBOX_KEY],
         kinds={"postgres", "great_expectations", "csv"},
         check_specs=[dg.AssetCheckSpec(
-            "expectations", asset=feed_key(spec.id),
+            "expectations", asset=feed_key(spec.id), partitions_def=partitions.monthly(),
             description=f"Great Expectations suite expectations/{spec.id}.json (FEEDS.md ★ rules), counted by the "
                         "ingest's own pass (GX re-validates in CI and the weekly deep check), plus whole-file "
                         "contract breakage from the ingest ledger.")],
@@ -63,7 +63,7 @@ def inbox_asset() -> dg.AssetsDefinition:
         group_name="ingest",
         partitions_def=partitions.monthly(),
         kinds={"postgres"},
-        check_specs=[dg.AssetCheckSpec("file_contract", asset=INBOX_KEY,
+        check_specs=[dg.AssetCheckSpec("file_contract", asset=INBOX_KEY, partitions_def=partitions.monthly(),
                                        description="Every file in the month's unit folders names a known feed correctly.")],
         retry_policy=DB_RETRY,
         pool=WAREHOUSE_POOL,
