@@ -29,20 +29,38 @@ def _environment(args) -> None:
     os.environ["DATABASE_URL"] = database.resolve_url()
 
 
-def run_month(month: str, tags: dict | None = None):
-    """Materialize every asset of the month in process, checks included; returns the result."""
-    import dagster as dg
-
+def _check_partition(month: str) -> None:
     from . import partitions
-    from .definitions import defs
 
     parse_month(month)
     if month not in partitions.monthly().get_partition_keys():
         raise ValueError(f"month {month} is outside the partitions "
                          f"({partitions.monthly().get_first_partition_key()} … current month)")
+
+
+def run_month(month: str, tags: dict | None = None):
+    """Materialize every asset of the month in process, checks included; returns the result."""
+    import dagster as dg
+
+    from .definitions import defs
+
+    _check_partition(month)
     job = defs().resolve_job_def("monthly_refresh")
     return job.execute_in_process(partition_key=month, instance=dg.DagsterInstance.get(),
                                   tags={"trigger": "cli", "month": month, **(tags or {})}, raise_on_error=False)
+
+
+def run_month_on_celery(month: str, tags: dict | None = None):
+    """The same run with every step on the Celery workers (cluster.py); waits for the run to end."""
+    import dagster as dg
+
+    from . import cluster
+
+    _check_partition(month)
+    # The run carries the inbox it was launched with: every worker must see that path (a shared mount).
+    inbox = {"resources": {"inbox": {"config": {"path": os.environ["JN_CREDIT_INBOX"]}}}}
+    with dg.DagsterInstance.get() as instance:
+        return cluster.run_month(month, instance, tags={"trigger": "cli", **(tags or {})}, run_config=inbox)
 
 
 def _summarise(result) -> list[str]:
@@ -61,10 +79,12 @@ def _summarise(result) -> list[str]:
 
 
 def cmd_run(args) -> int:
+    if args.executor == "celery" and not (args.database_url or os.environ.get("DATABASE_URL")):
+        raise ValueError("--executor celery: the workers write the warehouse through DATABASE_URL; set it")
     _environment(args)
     if not os.environ.get("JN_CREDIT_INBOX"):
         raise ValueError("no inbox: pass --inbox DIR or set JN_CREDIT_INBOX")
-    result = run_month(args.month)
+    result = run_month_on_celery(args.month) if args.executor == "celery" else run_month(args.month)
     print(f"{args.month}: run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
     print("\n".join(_summarise(result)))
     if not result.success:
@@ -210,6 +230,8 @@ def parser() -> argparse.ArgumentParser:
     c = command("run", cmd_run, "materialize every asset of a month, in process")
     c.add_argument("--inbox", help="inbox folder (default: JN_CREDIT_INBOX)")
     c.add_argument("--month", required=True, help="YYYY-MM")
+    c.add_argument("--executor", choices=["in_process", "celery"], default="in_process",
+                   help="celery: every step on the Celery workers (README, \"Running on several machines\")")
     c = command("dev", cmd_dev, "open the Dagster UI on this project")
     c.add_argument("--inbox", help="inbox folder (default: JN_CREDIT_INBOX)")
     c.add_argument("--port", type=int, default=3000)
