@@ -58,18 +58,23 @@ def start_worker(env: dict, name: str, log: Path) -> subprocess.Popen:
 
 
 def stop_worker(process: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=wait)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
+    process.terminate()  # warm shutdown of the main process: it stops its pool itself
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # anything left of its group
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
 
 
 def breakdown(instance, run_id: str) -> dict:
     """Seconds: the run's wall time, Σ step compute (STEP_START → end), Σ waits between the executor's
-    submit and a worker picking the step up (broker queue + pool slot hand-off), Σ worker overhead
-    before the step starts (load the job, build the plan, open resources)."""
+    submit and a worker picking the step up (broker queue + pool slot hand-off; summed over steps that
+    wait side by side, so it can exceed the run), Σ worker overhead before the step starts (build the
+    plan, open resources)."""
     from dagster._core.events import DagsterEventType
 
     marks = defaultdict(dict)

@@ -29,22 +29,17 @@ def _environment(args) -> None:
     os.environ["DATABASE_URL"] = database.resolve_url()
 
 
-def _check_partition(month: str) -> None:
+def run_month(month: str, tags: dict | None = None):
+    """Materialize every asset of the month in process, checks included; returns the result."""
+    import dagster as dg
+
     from . import partitions
+    from .definitions import defs
 
     parse_month(month)
     if month not in partitions.monthly().get_partition_keys():
         raise ValueError(f"month {month} is outside the partitions "
                          f"({partitions.monthly().get_first_partition_key()} … current month)")
-
-
-def run_month(month: str, tags: dict | None = None):
-    """Materialize every asset of the month in process, checks included; returns the result."""
-    import dagster as dg
-
-    from .definitions import defs
-
-    _check_partition(month)
     job = defs().resolve_job_def("monthly_refresh")
     return job.execute_in_process(partition_key=month, instance=dg.DagsterInstance.get(),
                                   tags={"trigger": "cli", "month": month, **(tags or {})}, raise_on_error=False)
@@ -56,7 +51,6 @@ def run_month_on_celery(month: str, tags: dict | None = None):
 
     from . import cluster
 
-    _check_partition(month)
     # The run carries the inbox it was launched with: every worker must see that path (a shared mount).
     inbox = {"resources": {"inbox": {"config": {"path": os.environ["JN_CREDIT_INBOX"]}}}}
     with dg.DagsterInstance.get() as instance:

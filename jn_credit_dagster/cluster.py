@@ -148,6 +148,11 @@ def run_month(month: str, instance: dg.DagsterInstance, tags: dict | None = None
               ) -> dg.JobExecutionResult:
     """Launch `monthly_refresh` of the month on the Celery workers and wait for it; the instance must be
     the persistent one the workers share (its storage on PostgreSQL)."""
+    from . import partitions
+
+    if month not in partitions.monthly().get_partition_keys():
+        raise ValueError(f"month {month} is outside the partitions "
+                         f"({partitions.monthly().get_first_partition_key()} … current month)")
     storage = type(instance.run_storage).__name__
     if "Postgres" not in storage:
         raise ValueError(f"the Celery executor needs the Dagster instance on dagster-postgres that every worker "

@@ -188,7 +188,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.kill(signal.SIGTERM)  # warm shutdown: finish the current task, then leave
+            self.process.terminate()  # warm shutdown of the main process: it stops its pool itself
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -291,6 +291,18 @@ def test_monthly_refresh_on_two_celery_workers_equals_in_process(celery_cluster,
         assert pids & worker.pids, f"no STEP_START from a process of {worker.name}"
     assert pids <= set().union(*(w.pids for w in workers))
 
+    # the executor sent the steps of pool `warehouse` to the warehouse queue, the others to the default one
+    from jn_credit_dagster.definitions import defs
+
+    pools = {node.name: node.definition.pool for node in defs().resolve_job_def("monthly_refresh").nodes}
+    routed = dict(entry.user_message.removeprefix("step ").split(" → Celery queue ")
+                  for entry in instance.all_logs(run_id)
+                  if entry.dagster_event is None and " → Celery queue " in entry.user_message)
+    assert set(routed) == {step for step, _ in starts}
+    expected = {step: celery_cluster.queues[1] if pools[step] == "warehouse" else celery_cluster.queues[0]
+                for step in routed}
+    assert routed == expected and set(routed.values()) == set(celery_cluster.queues)
+
     assert digest.differences(reference, fingerprint(url)) == {}
 
 
@@ -331,3 +343,30 @@ def test_a_worker_killed_mid_step_loses_nothing(celery_cluster, start_workers, n
     assert KILL_STEP not in {step for step, _ in step_events(instance, run_id, DagsterEventType.STEP_RESTARTED)}
 
     assert digest.differences(reference, fingerprint(url)) == {}
+
+
+def test_the_executor_follows_the_environment(monkeypatch):
+    """JN_CREDIT_EXECUTOR=celery puts every job of the Definitions on the Celery executor (what the daemon
+    launches); unset, Dagster's default stays — and `jn-credit run` executes in process either way."""
+    from jn_credit_dagster.definitions import defs
+
+    monkeypatch.delenv(cluster.EXECUTOR_ENV, raising=False)
+    assert defs().resolve_job_def("monthly_refresh").executor_def.name == "multi_or_in_process_executor"
+    monkeypatch.setenv(cluster.EXECUTOR_ENV, "celery")
+    for job in ("monthly_refresh", "ingest_month"):
+        assert defs().resolve_job_def(job).executor_def is cluster.celery_executor
+    assert cluster.monthly_refresh().executor_def is cluster.celery_executor
+
+
+def test_a_celery_run_refuses_what_workers_cannot_share(tmp_path):
+    """No DATABASE_URL (the embedded server is this machine's alone), or a DAGSTER_HOME on the default local
+    instance: one line on stderr, exit 1, before anything is sent to a broker."""
+    (tmp_path / "inbox").mkdir()
+    command = [sys.executable, "-m", "jn_credit_dagster.cli", "run", "--executor", "celery",
+               "--inbox", str(tmp_path / "inbox"), "--month", MONTH]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(DAGSTER_HOME=str(tmp_path / "dagster"), JN_CREDIT_HOME=str(tmp_path / "home"))
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "DATABASE_URL" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    done = subprocess.run(command, env={**env, "DATABASE_URL": SERVER}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "dagster-postgres" in done.stderr, done.stderr[-2000:]
