@@ -11,7 +11,7 @@ Everything comes from the environment, read when a run or a worker starts (never
 | JN_CREDIT_CELERY_WAREHOUSE_QUEUE | warehouse | the queue of the steps in pool `warehouse` |
 
 The run process (the daemon's run worker, or `jn-credit run --executor celery`) and every worker build
-their Celery app from `app_args()`, so both sides agree on broker, backend and task settings.
+their Celery app from `build_executor()`, so both sides agree on broker, backend and task settings.
 """
 
 from __future__ import annotations
@@ -53,29 +53,13 @@ def enabled() -> bool:
     return os.environ.get(EXECUTOR_ENV, "").strip().lower() == "celery"
 
 
-def queues() -> tuple[str, str]:
-    """(the default queue, the warehouse queue) — a worker listens to one or both."""
-    return setting("JN_CREDIT_CELERY_QUEUE"), setting("JN_CREDIT_CELERY_WAREHOUSE_QUEUE")
-
-
-def app_args(broker: str | None = None, backend: str | None = None, default_queue: str | None = None) -> dict:
-    """The arguments of dagster-celery's app, identical in the run process and in every worker."""
-    from dagster._core.execution.retries import RetryMode
-    from dagster_celery.config import DEFAULT_CONFIG, dict_wrapper
-
-    settings = {**DEFAULT_CONFIG, **TASK_SETTINGS,
-                "task_default_queue": default_queue or setting("JN_CREDIT_CELERY_QUEUE")}
-    return {"broker": broker or setting("JN_CREDIT_CELERY_BROKER"),
-            "backend": backend or setting("JN_CREDIT_CELERY_BACKEND"),
-            "include": [], "config_source": dict_wrapper(settings), "retries": RetryMode.ENABLED}
-
-
 def worker_app():
-    """The Celery app a worker runs (`celery -A jn_credit_dagster.celery_app worker`)."""
+    """The Celery app a worker runs (`celery -A jn_credit_dagster.celery_app worker`): the very app the run
+    process builds from its executor (dagster-celery's `app_args()`), so both sides agree by construction."""
     from dagster_celery.make_app import make_app
     from dagster_celery.tasks import create_task
 
-    app = make_app(app_args())
+    app = make_app(build_executor().app_args())
     create_task(app)  # the one task: execute a step of a run
     return app
 
@@ -108,6 +92,18 @@ def _executor_class():
     return PoolRoutedCeleryExecutor
 
 
+def build_executor(broker: str | None = None, backend: str | None = None, queue: str | None = None,
+                   warehouse_queue: str | None = None):
+    """The executor from explicit values, else the environment, else the defaults."""
+    from dagster._core.execution.retries import RetryMode
+
+    return _executor_class()(
+        warehouse_queue=warehouse_queue or setting("JN_CREDIT_CELERY_WAREHOUSE_QUEUE"),
+        broker=broker or setting("JN_CREDIT_CELERY_BROKER"), backend=backend or setting("JN_CREDIT_CELERY_BACKEND"),
+        config_source={**TASK_SETTINGS, "task_default_queue": queue or setting("JN_CREDIT_CELERY_QUEUE")},
+        retries=RetryMode.ENABLED)
+
+
 _OPTIONAL = {"is_required": False}
 
 
@@ -125,14 +121,9 @@ _OPTIONAL = {"is_required": False}
 def celery_executor(init_context):
     """Every step of a run becomes a Celery task on the broker; workers execute them against the shared
     Dagster instance (dagster-postgres) and the warehouse (DATABASE_URL)."""
-    from dagster._core.execution.retries import RetryMode
-
     config = init_context.executor_config
-    args = app_args(config.get("broker"), config.get("backend"), config.get("queue"))
-    return _executor_class()(
-        warehouse_queue=config.get("warehouse_queue") or setting("JN_CREDIT_CELERY_WAREHOUSE_QUEUE"),
-        broker=args["broker"], backend=args["backend"], include=args["include"],
-        config_source=vars(args["config_source"]), retries=RetryMode.ENABLED)
+    return build_executor(config.get("broker"), config.get("backend"), config.get("queue"),
+                          config.get("warehouse_queue"))
 
 
 def monthly_refresh() -> dg.JobDefinition:

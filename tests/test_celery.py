@@ -358,6 +358,21 @@ def test_the_executor_follows_the_environment(monkeypatch):
     assert cluster.monthly_refresh().executor_def is cluster.celery_executor
 
 
+def test_workers_and_runs_build_one_celery_configuration(monkeypatch):
+    """The worker's app is the run's app: same broker, backend, default queue, and the settings that make
+    a lost worker's step come back (acks late, reject on worker lost, one message at a time)."""
+    monkeypatch.setenv("JN_CREDIT_CELERY_BROKER", "pyamqp://someone:secret@mq.example:5672//")
+    monkeypatch.setenv("JN_CREDIT_CELERY_QUEUE", "steps_x")
+    app = cluster.worker_app()
+    run_side = cluster.build_executor()
+    assert app.conf.broker_url == run_side.broker == "pyamqp://someone:secret@mq.example:5672//"
+    assert app.conf.result_backend == run_side.backend == "rpc://"
+    assert app.conf.task_default_queue == "steps_x" and run_side.warehouse_queue == "warehouse"
+    assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert "execute_plan" in app.tasks
+
+
 def test_a_celery_run_refuses_what_workers_cannot_share(tmp_path):
     """No DATABASE_URL (the embedded server is this machine's alone), or a DAGSTER_HOME on the default local
     instance: one line on stderr, exit 1, before anything is sent to a broker."""
