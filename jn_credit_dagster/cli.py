@@ -160,6 +160,18 @@ def _failed(result, month: str) -> Exception:
     return RuntimeError(f"{month}: {problem or run_failure_reason(result.all_events)}")
 
 
+def run_month_on_celery(month: str, tags: dict | None = None):
+    """The same run with every step on the Celery workers (cluster.py); waits for the run to end."""
+    import dagster as dg
+
+    from . import cluster
+
+    # The run carries the inbox it was launched with: every worker must see that path (a shared mount).
+    inbox = {"resources": {"inbox": {"config": {"path": os.environ["JN_CREDIT_INBOX"]}}}}
+    with dg.DagsterInstance.get() as instance:
+        return cluster.run_month(month, instance, tags={"trigger": "cli", **(tags or {})}, run_config=inbox)
+
+
 def _summarise(result) -> list[str]:
     lines = []
     for event in result.get_asset_materialization_events():
@@ -176,15 +188,20 @@ def _summarise(result) -> list[str]:
 
 
 def cmd_run(args) -> int:
+    if args.executor == "celery" and not (args.database_url or os.environ.get("DATABASE_URL")):
+        raise ValueError("--executor celery: the workers write the warehouse through DATABASE_URL; set it")
     _environment(args)
     if not os.environ.get("JN_CREDIT_INBOX"):
         raise ValueError("no inbox: pass --inbox DIR or set JN_CREDIT_INBOX")
     from .lib import runlog
 
     _stop_on_sigterm()
-    log = runlog.log_path("run")
-    say(f"{args.month}: event log {log}" + ("" if args.verbose else " (--verbose streams it)"))
-    result = run_month(args.month, verbose=args.verbose, log=log)
+    if args.executor == "celery":
+        result = run_month_on_celery(args.month)
+    else:
+        log = runlog.log_path("run")
+        say(f"{args.month}: event log {log}" + ("" if args.verbose else " (--verbose streams it)"))
+        result = run_month(args.month, verbose=args.verbose, log=log)
     say(f"{args.month}: run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
     say("\n".join(_summarise(result)))
     if not result.success:
@@ -403,6 +420,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--inbox", help="inbox folder (default: JN_CREDIT_INBOX)")
     c.add_argument("--month", required=True, help="YYYY-MM")
     c.add_argument("--verbose", action="store_true", help="stream Dagster's event log to stderr too")
+    c.add_argument("--executor", choices=["in_process", "celery"], default="in_process",
+                   help="celery: every step on the Celery workers (README, \"Running on several machines\")")
     c = command("dev", cmd_dev, "open the Dagster UI on this project")
     c.add_argument("--inbox", help="inbox folder (default: JN_CREDIT_INBOX)")
     c.add_argument("--port", type=int, default=3000)
