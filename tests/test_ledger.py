@@ -208,3 +208,24 @@ def test_an_amount_too_long_for_an_exact_decimal_rejects_its_file_alone(deliver,
     deliver("court", "2020-08", "penalty.20200820.csv", [penalty(2)])
     result = ingest("penalty", "2020-08")
     assert [(f.status, f.reason_code) for f in result.files] == [("rejected", "value_too_large"), ("loaded", None)]
+
+
+def test_frames_of_one_file_judge_as_one(deliver, ingest, query, monkeypatch):
+    """A large file is read in frames: keys repeated across frames, ragged and blank records between
+    them, and row numbers come out exactly as for one frame (frames of ~4 KB here)."""
+    from jn_credit_dagster.lib import frames
+
+    monkeypatch.setattr(frames, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(frames, "FRAME_BYTES", 4096)
+    rows = [penalty(n) for n in range(1, 301)] + [penalty(7), penalty(150, 备注="again")]
+    path = deliver("amr", "2020-08", "penalty.20200815.csv", rows)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(101, "\n")                      # a blank record: row 101 is skipped, row 102 on counts it
+    lines.insert(201, '"short","row"\n')         # a ragged record: row 201
+    path.write_text("".join(lines), encoding="utf-8")
+    result = ingest("penalty", "2020-08")
+    assert (result.accepted, result.quarantined) == (300, 3)
+    assert query("SELECT row_no, reasons FROM quarantine.penalty ORDER BY row_no") == [
+        (201, ["malformed_row"]), (303, ["duplicate_key"]), (304, ["duplicate_key"])]
+    assert query("SELECT min(row_no), max(row_no), count(DISTINCT row_no) FROM raw.penalty") == [(1, 302, 300)]
+    assert query("SELECT decision_no FROM raw.penalty WHERE row_no = 102") == [("济任市监罚〔2020〕101号",)]

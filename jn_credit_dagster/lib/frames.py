@@ -13,7 +13,6 @@ careful way: readers.open_table, record by record in Python. .xlsx and JSON alwa
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import csv
 import io
@@ -22,6 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -30,7 +30,8 @@ from .limits import Limits, current
 from .readers import Unreadable, open_regular, open_table
 
 BATCH_ROWS = 100_000  # records per frame on the careful path
-BLOCK_BYTES = 8 << 20  # Arrow's parse block: a frame of the fast path is one block
+BLOCK_BYTES = 1 << 20  # Arrow's parse block: it reads about 30 blocks ahead
+FRAME_BYTES = 8 << 20  # text per frame the judge takes at once
 CHUNK_BYTES = 4 << 20
 META = ("row_no", "_malformed")
 
@@ -144,20 +145,28 @@ def _arrow_frames(source, width: int, limits: Limits) -> Iterator[pl.DataFrame]:
 
 
 def _batches(reader, ragged: _Ragged, names: list[str], limits: Limits) -> Iterator[pl.DataFrame]:
+    """Arrow's blocks gathered into frames of about FRAME_BYTES: small blocks keep Arrow's readahead
+    small, large frames keep the judging's per-frame cost small."""
     width = len(names)
     last = 0  # the record number of the last record handed out
     longest = [pl.col(c).str.len_bytes().max() for c in names]
-    while True:
+    group, size, done = [], 0, False
+    while not done:
         failure = None
         try:
             batch = reader.read_next_batch()
+            group.append(batch)
+            size += batch.nbytes
         except StopIteration:
-            break
+            done = True
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
             failure = str(e)
         if failure is not None:
             raise CarefulPathNeeded(failure)
-        frame = pl.from_arrow(batch)
+        if not group or (size < FRAME_BYTES and not done):
+            continue
+        frame = pl.from_arrow(pa.Table.from_batches(group), rechunk=True)
+        group, size = [], 0
         assert isinstance(frame, pl.DataFrame)
         if frame.height and max(v or 0 for v in frame.select(longest).row(0)) > limits.max_field_size:
             raise Unreadable(f"a field is larger than {limits.max_field_size:,} bytes", code="field_too_large")
@@ -179,20 +188,14 @@ def _batches(reader, ragged: _Ragged, names: list[str], limits: Limits) -> Itera
             yield tail
 
 
-def _record_numbers(count: int, last: int, skipped: list[int]) -> tuple[list[int], int]:
+def _record_numbers(count: int, last: int, skipped: list[int]) -> tuple[np.ndarray, int]:
     """The record numbers of the next `count` good records after `last`, stepping over skipped ones."""
-    skipped_sorted = sorted(skipped)
-    out, n = [], last
-    i = bisect.bisect_right(skipped_sorted, n)
-    while len(out) < count:
-        n += 1
-        while i < len(skipped_sorted) and skipped_sorted[i] < n:
-            i += 1
-        if i < len(skipped_sorted) and skipped_sorted[i] == n:
-            i += 1
-            continue
-        out.append(n)
-    return out, n
+    numbers = np.arange(last + 1, last + 1 + count, dtype=np.int64)
+    for s in sorted(n for n in skipped if n > last):
+        if not count or s > numbers[-1]:
+            break
+        numbers[numbers >= s] += 1
+    return numbers, int(numbers[-1]) if count else last
 
 
 def _reparsed(ragged: _Ragged, numbers: list[int], width: int) -> pl.DataFrame:

@@ -149,7 +149,7 @@ class MonthLoader:
         self.judge = FrameJudge(spec, suite, dt.date.today())
         self.raw_cols = [c.name for c in spec.columns]
         self.keys = list(spec.key) if spec.checks_duplicates else []
-        self._accepted_keys: pl.DataFrame | None = None  # keys of this month's correct rows so far
+        self._accepted = _AcceptedKeys(self.keys)  # keys of this month's correct rows so far
         self._seen: dict[tuple, str] = {}  # (unit, sha256) -> rel of the first file with that content
         self._copies: dict[tuple, list[str]] = {}
         self._bad_type_rows = 0
@@ -262,12 +262,11 @@ class MonthLoader:
         for fresh in (self.fresh_raw, self.fresh_quarantine):
             self.cur.execute(sql.SQL("DELETE FROM {} WHERE unit = %s AND file_sha256 = %s").format(fresh),
                              (d.unit, outcome.sha256))
-        if self._accepted_keys is not None and self.spec.kind == "event":
-            self._accepted_keys = self._accepted_keys.filter(pl.col("_file") != d.rel)
+        self._accepted.forget(d.rel)
 
     def _judge_frames(self, d: Delivery, outcome: FileOutcome, frames, targets: list[str], extras: list[str]) -> None:
         if self.spec.kind == "snapshot":  # a snapshot's key is unique within the delivery
-            self._accepted_keys = None
+            self._accepted = _AcceptedKeys(self.keys)
         for frame in frames:
             self._judge_frame(d, outcome, frame, targets, extras)
         self._writer.drain()  # the file's rows are in, or its failure is its own
@@ -321,16 +320,17 @@ class MonthLoader:
             ok.alias("_ok"), pl.all_horizontal(pl.col(k).is_not_null() for k in keys).alias("_complete"),
             named.get_column("_malformed").is_not_null().alias("_malformed"))
         okn = pl.col("_ok").cast(pl.Int32)
-        frame = frame.with_columns(((okn.cum_sum().over(keys) - okn) > 0).alias("_dup"))
-        for known in (self._accepted_keys, self._earlier_months(d, frame.filter("_complete").select(keys).unique())):
-            if known is not None and known.height:
-                hit = frame.select(keys).join(known.select(keys).with_columns(pl.lit(True).alias("_hit")), on=keys,
-                                              how="left", maintain_order="left").get_column("_hit").fill_null(False)
-                frame = frame.with_columns((pl.col("_dup") | hit).alias("_dup"))
+        frame = frame.with_columns(((okn.cum_sum().over(keys) - okn) > 0).alias("_dup"),
+                                   pl.struct(keys).hash(seed=KEY_HASH_SEED).alias("_h"))
+        frame = frame.with_columns((pl.col("_dup") | self._accepted.hits(frame)).alias("_dup"))
+        older = self._earlier_months(d, frame.filter("_complete").select(keys).unique())
+        if older is not None:
+            hit = frame.select(keys).join(older.with_columns(pl.lit(True).alias("_hit")), on=keys, how="left",
+                                          maintain_order="left").get_column("_hit").fill_null(False)
+            frame = frame.with_columns((pl.col("_dup") | hit).alias("_dup"))
         dup = frame.select(pl.col("_complete") & pl.col("_dup") & ~pl.col("_malformed")).to_series()
-        first = frame.filter(pl.col("_complete") & pl.col("_ok") & ~dup).select(keys)  # unique: the others are dup
-        self._accepted_keys = first.with_columns(pl.lit(d.rel).alias("_file")) if self._accepted_keys is None \
-            else pl.concat([self._accepted_keys, first.with_columns(pl.lit(d.rel).alias("_file"))])
+        # the first correct row of each key: unique, the others are dup
+        self._accepted.add(d.rel, frame.filter(pl.col("_complete") & pl.col("_ok") & ~dup).select(*keys, "_h"))
         return pl.DataFrame({"_reasons": reasons, "_dup": dup}).select(
             pl.when("_dup").then(pl.col("_reasons").list.concat(pl.lit([DUPLICATE_REASON])))
             .otherwise(pl.col("_reasons")).alias("_reasons")).to_series()
@@ -399,6 +399,39 @@ class MonthLoader:
             [(self.spec.id, self.month, r["position"], r["type"], json.dumps(r["kwargs"], ensure_ascii=False),
               r["reason"], r["severity"], r["element_count"], r["unexpected_count"], r["success"]) for r in results])
         self.result.expectations = results
+
+
+KEY_HASH_SEED = 20200825
+
+
+class _AcceptedKeys:
+    """The keys of the correct rows so far, kept by their 64-bit hash and checked exactly on a hit:
+    a frame is matched without joining it to every key of the month (memory stays flat)."""
+
+    def __init__(self, keys: list[str]):
+        self.keys = keys
+        self.hashes: set[int] = set()
+        self.by_file: dict[str, list[pl.DataFrame]] = {}
+
+    def hits(self, frame: pl.DataFrame) -> pl.Series:
+        """Which rows of `frame` (its key columns and `_h`) repeat a kept key."""
+        maybe = pl.Series([h in self.hashes for h in frame.get_column("_h").to_list()], dtype=pl.Boolean)
+        if not self.hashes or not maybe.any():
+            return maybe
+        candidates = frame.with_row_index("_i").filter(maybe)
+        kept = pl.concat([f for files in self.by_file.values() for f in files]).filter(
+            pl.col("_h").is_in(candidates.get_column("_h").unique().implode()))
+        exact = candidates.join(kept.select(self.keys), on=self.keys, how="semi").get_column("_i")
+        return pl.Series([False] * frame.height, dtype=pl.Boolean).scatter(exact, True)
+
+    def add(self, rel: str, keys: pl.DataFrame) -> None:
+        if keys.height:
+            self.hashes.update(keys.get_column("_h").to_list())
+            self.by_file.setdefault(rel, []).append(keys)
+
+    def forget(self, rel: str) -> None:
+        for keys in self.by_file.pop(rel, []):
+            self.hashes.difference_update(keys.get_column("_h").to_list())
 
 
 class _CopyWriter:
