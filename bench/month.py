@@ -65,17 +65,20 @@ def raw_copy(url: str, files: list[Path]) -> tuple[float, int]:
     return seconds, total
 
 
-def stage_seconds(dagster_home: Path) -> dict[str, float]:
+def step_seconds(dagster_home: Path) -> dict[str, float]:
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     instance = dg.DagsterInstance.get()
     run = instance.get_runs(limit=1)[0]
+    return {step.step_key: step.end_time - step.start_time
+            for step in instance.get_run_step_stats(run.run_id) if step.start_time and step.end_time}
+
+
+def by_stage(steps: dict[str, float]) -> dict[str, float]:
     stages: dict[str, float] = defaultdict(float)
-    for step in instance.get_run_step_stats(run.run_id):
-        if step.start_time and step.end_time:
-            stage = step.step_key.split("__")[0] if "__" in step.step_key else step.step_key
-            stages[stage] += step.end_time - step.start_time
+    for key, seconds in steps.items():
+        stages[key.split("__")[0]] += seconds
     return dict(sorted(stages.items(), key=lambda kv: -kv[1]))
 
 
@@ -110,8 +113,11 @@ def main() -> None:
         if done.returncode:
             print(done.stdout[-2000:], done.stderr[-2000:])
             raise SystemExit(f"jn-credit run failed ({done.returncode})")
-        for stage, seconds in stage_seconds(home / "dagster").items():
+        steps = step_seconds(home / "dagster")
+        for stage, seconds in by_stage(steps).items():
             print(f"  {stage:<24} {seconds:7.1f}s")
+        slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:8]
+        print("  slowest steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in slowest))
 
         copy_s, copied = raw_copy(url, csvs)
         print(f"raw COPY of {copied / 2**20:.0f} MB of CSV: {copy_s:.1f}s")

@@ -17,7 +17,8 @@ import codecs
 import csv
 import io
 import json
-import tempfile
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,15 +102,33 @@ def fast_csv_frames(path: Path, encoding: str, width: int, limits: Limits | None
     if encoding.startswith("utf-8"):
         yield from _arrow_frames(open_regular(path), width, limits)
         return
-    with tempfile.TemporaryFile() as utf8:
-        _transcode(path, encoding, utf8)
-        utf8.seek(0)
-        yield from _arrow_frames(utf8, width, limits)
+    # GBK/GB18030 is transcoded to UTF-8 on a thread of its own, through a pipe, while Arrow parses
+    read_end, write_end = os.pipe()
+    failures: list[BaseException] = []
+
+    def transcode() -> None:
+        try:
+            with os.fdopen(write_end, "wb") as out:
+                _transcode(path, encoding, out)
+        except BrokenPipeError:
+            pass  # the reader stopped early: its own failure is the one that counts
+        except BaseException as e:  # noqa: BLE001 - handed to the reading side
+            failures.append(e)
+
+    thread = threading.Thread(target=transcode, name="transcode", daemon=True)
+    thread.start()
+    try:
+        with os.fdopen(read_end, "rb") as utf8:
+            yield from _arrow_frames(utf8, width, limits)
+    finally:
+        thread.join()
+    if failures:  # the frames already handed out came from a file that is not what it claimed
+        raise failures[0]
 
 
 def _transcode(path: Path, encoding: str, out) -> None:
-    """GBK/GB18030 to UTF-8, streamed, before Arrow reads it: Arrow's own transcoding stream aborts
-    the process at exit once it has met a byte it cannot decode."""
+    """GBK/GB18030 to UTF-8, streamed (Arrow's own transcoding stream aborts the process at exit
+    once it has met a byte it cannot decode)."""
     decoder = codecs.getincrementaldecoder(encoding)()
     with open_regular(path) as f:
         try:
