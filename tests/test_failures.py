@@ -5,7 +5,6 @@ import socket
 
 import dagster as dg
 import psycopg2
-import pytest
 
 from jn_credit_dagster import partitions
 from jn_credit_dagster.lib.failures import asset_failures, reason, run_failure_reason, unreachable

@@ -7,11 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
-from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 from psycopg2 import sql
 
 from jn_credit_dagster.lib import database, tables
@@ -20,22 +18,9 @@ from jn_credit_dagster.lib.identifiers import id_check_char, uscc_check_char
 from jn_credit_dagster.lib.judge import reference_judge
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.lib.suites import Rule, Suite, load_suite
+from test_feed_rules import CASES, _rows
 
-CASES = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8"))
-         for p in sorted((Path(__file__).parent / "cases").glob("*.yaml"))}
 MALFORMED = '{"expected": 3, "got": 4}'
-
-
-def _case_rows(case_file) -> list[dict]:
-    """As test_feed_rules: the good row, then one row per case, text keys made unique."""
-    spec = load_specs()[case_file["feed"]]
-    rows = [dict(case_file["good"])] + [{**case_file["good"], **case["set"]} for case in case_file["cases"]]
-    text_keys = [spec.column(k).header for k in spec.key if spec.column(k).type == "text"] if spec.checks_duplicates else []
-    for n, row in enumerate(rows):
-        for header in text_keys:
-            if row.get(header) and n:
-                row[header] = f"{row[header]}-{n}"
-    return rows
 
 
 def _by_name(spec, header_rows: list[dict]) -> list[dict]:
@@ -109,7 +94,7 @@ def _case_args(case_file):
 def test_cases_agree_with_sql(feed, db):
     case_file = CASES[feed]
     spec = load_specs()[feed]
-    rows = _by_name(spec, _case_rows(case_file))
+    rows = _by_name(spec, _rows(case_file))
     rows.append({**rows[0], "row_no": len(rows) + 1, "_malformed": MALFORMED})  # a ragged record
     with database.transaction(db) as cur:
         accepted = _agree(cur, feed, rows, *_case_args(case_file))
@@ -148,7 +133,7 @@ def _id(rng: random.Random, birth: str) -> str:
 
 def _pool(feed: str, column, rng: random.Random) -> list[str]:
     """Values for one column: its good value and case values, and the tricky ones of its type."""
-    case_file, spec = CASES[feed], load_specs()[feed]
+    case_file = CASES[feed]
     values = {case_file["good"].get(column.header, "")}
     values |= {str(c["set"][column.header]) for c in case_file["cases"] if column.header in c["set"]}
     values |= set(column.synonyms) | set(column.synonyms.values())
@@ -235,7 +220,7 @@ def test_absent_columns_are_null(db):
     all-null column may arrive typed pl.Null."""
     case_file = CASES["penalty"]
     spec = load_specs()["penalty"]
-    rows = _by_name(spec, _case_rows(case_file))[:5]
+    rows = _by_name(spec, _rows(case_file))[:5]
     frame = _frame(spec, rows).drop("remarks", "fine_amount").with_columns(pl.lit(None).alias("license_revoked"))
     for r in rows:
         for name in ("remarks", "fine_amount", "license_revoked"):

@@ -1,7 +1,6 @@
 """The sample city and the ingestion agree: every defect the generator injected is found, with
 exactly the recorded reasons, and nothing else is quarantined or rejected."""
 
-import datetime as dt
 import json
 
 import pytest
