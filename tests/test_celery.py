@@ -111,6 +111,7 @@ def reference(place, new_database) -> dict:
         env.setenv("DATABASE_URL", url)
         env.setenv("JN_CREDIT_HOME", str(place / "home"))
         env.setenv("JN_CREDIT_INBOX", str(place / "inbox"))
+        env.setenv("JN_CREDIT_SETTLE_SECONDS", "0")  # the month was just generated, completely
         env.delenv(cluster.EXECUTOR_ENV, raising=False)
         result = defs().resolve_job_def("monthly_refresh").execute_in_process(
             partition_key=MONTH, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
@@ -135,6 +136,7 @@ class Cluster:
             **os.environ,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYTHONPATH": str(paths.PROJECT_ROOT),  # workers import this checkout
+            "JN_CREDIT_SETTLE_SECONDS": "0",  # the month was just generated, completely
             "DAGSTER_HOME": str(self.dagster_home),
             "DAGSTER_PG_HOST": storage.get("host", "127.0.0.1"), "DAGSTER_PG_DB": storage["dbname"],
             "DAGSTER_PG_USERNAME": storage.get("user", "postgres"), "DAGSTER_PG_PASSWORD": storage.get("password", ""),

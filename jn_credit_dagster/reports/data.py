@@ -169,7 +169,7 @@ class ReportData:
     @property
     def source_fingerprint(self) -> str:
         """SHA-256 over the sorted SHA-256s of the ledger files the reports were built from."""
-        return hashlib.sha256("\n".join(sorted(f["sha256"] for f in self.ledger)).encode()).hexdigest()
+        return hashlib.sha256("\n".join(sorted(f["sha256"] for f in self.ledger if f["sha256"])).encode()).hexdigest()
 
 
 def sheet_name(unit: str) -> str:

@@ -121,7 +121,7 @@ def build(cur, data: ReportData, out_dir: Path) -> dict:
     files = [{"name": name, "rows": n, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
              for name, body, n in members]
     manifest = {"month": data.key, "city": indicators.CITY,
-                "source": {"ledger_files": len(data.ledger), "fingerprint": data.source_fingerprint},
+                "source": {"ledger_files": sum(1 for f in data.ledger if f["sha256"]), "fingerprint": data.source_fingerprint},
                 "personal_ids": "masked", "encoding": "UTF-8", "files": files}
     manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
     members.append(("manifest.json", manifest_bytes, len(files)))
