@@ -3,7 +3,8 @@
 Generic on purpose: every base table of the schemas raw, quarantine and wh, and the ingest ledger, whatever
 their columns — so the comparison stays valid when the ingest engine or a table changes. Per table: the
 row count and an order-independent hash (the sorted MD5s of the rows' text). Columns that record *when*
-or *which run* (timestamps, run ids) differ between two honest runs and are left out.
+or *which run* (timestamps, run ids) or the order rows were written in (identity keys) differ between
+two honest runs and are left out.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def tables(cur) -> list[tuple[str, str]]:
 def stable_columns(cur, schema: str, table: str) -> list[str]:
     cur.execute("""SELECT column_name FROM information_schema.columns
                    WHERE table_schema = %s AND table_name = %s
-                     AND data_type <> ALL(%s) AND column_name <> ALL(%s)
+                     AND data_type <> ALL(%s) AND column_name <> ALL(%s) AND is_identity = 'NO'
                    ORDER BY ordinal_position""", (schema, table, list(VOLATILE_TYPES), list(VOLATILE_NAMES)))
     return [r[0] for r in cur.fetchall()]
 
