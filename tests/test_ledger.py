@@ -189,6 +189,15 @@ def test_a_loaded_month_leaves_the_planner_statistics(deliver, ingest, query):
     assert query("SELECT reltuples FROM pg_class WHERE oid = 'ingest_months.quarantine_penalty_2020_08'::regclass") == [(1,)]
     stats = query("SELECT count(*) FROM pg_stats WHERE schemaname = 'raw' AND tablename = 'penalty' AND inherited")
     assert stats[0][0] > 10  # the parent's statistics across its months
+    # a small month next: its partition is analysed; the parent (which would re-sample every month) is
+    # left until a month is a tenth of it or more
+    deliver("amr", "2020-09", "penalty.20200915.csv", [penalty(n) for n in range(101, 104)])
+    ingest("penalty", "2020-09")
+    assert query("SELECT reltuples FROM pg_class WHERE oid = 'ingest_months.raw_penalty_2020_09'::regclass") == [(3,)]
+    assert query("SELECT reltuples FROM pg_class WHERE oid = 'raw.penalty'::regclass") == [(40,)]
+    deliver("amr", "2020-10", "penalty.20201015.csv", [penalty(n) for n in range(201, 211)])
+    ingest("penalty", "2020-10")
+    assert query("SELECT reltuples FROM pg_class WHERE oid = 'raw.penalty'::regclass") == [(53,)]
 
 
 def test_a_text_value_that_reads_like_the_end_of_copy_data_is_kept(deliver, ingest, query):
