@@ -382,13 +382,10 @@ class MonthLoader:
         return self._any_other_month
 
     def _copy(self, d: Delivery, table: sql.Identifier, frame: pl.DataFrame) -> None:
-        """Render the rows as CSV here and COPY them on the writer thread, while the next frame is judged."""
-        buffer = io.BytesIO()
-        # every text quoted: a value reading `\.` alone on a line would end COPY's data early
-        frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
+        """COPY the rows on the writer thread (which renders them as CSV), while the next frame is judged."""
         statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
             table, sql.SQL(", ").join(map(sql.Identifier, frame.columns))).as_string(self.cur)
-        self._writer.put(d.rel, statement, buffer.getvalue())
+        self._writer.put(d.rel, statement, frame)
 
     # -- the suite's results from this pass -----------------------------------------------------------
     def _record_expectations(self) -> None:
@@ -448,8 +445,9 @@ class _AcceptedKeys:
 
 
 class _CopyWriter:
-    """COPY on a thread of its own, one payload behind the judging: PostgreSQL takes a frame's rows
-    while the next frame is judged. A failure is raised in the loader's thread, naming its file."""
+    """COPY on a thread of its own, one frame behind the judging: the rows are rendered as CSV and
+    PostgreSQL takes them while the next frame is judged (Polars renders without the GIL). A failure
+    is raised in the loader's thread, naming its file."""
 
     def __init__(self, connection):
         self._cursor = connection.cursor()
@@ -464,18 +462,22 @@ class _CopyWriter:
             try:
                 if item is None:
                     return
-                rel, statement, payload = item
+                rel, statement, frame = item
                 if self._error is None:
+                    buffer = io.BytesIO()
+                    # every text quoted: a value reading `\.` alone on a line would end COPY's data early
+                    frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
+                    buffer.seek(0)
                     try:
-                        self._cursor.copy_expert(statement, io.BytesIO(payload), size=1 << 20)
+                        self._cursor.copy_expert(statement, buffer, size=1 << 20)
                     except psycopg2.Error as e:
                         self._error = (rel, e)
             finally:
                 self._queue.task_done()
 
-    def put(self, rel: str, statement: str, payload: bytes) -> None:
+    def put(self, rel: str, statement: str, frame: pl.DataFrame) -> None:
         self._raise()
-        self._queue.put((rel, statement, payload))
+        self._queue.put((rel, statement, frame))
 
     def drain(self) -> None:
         self._queue.join()
