@@ -7,6 +7,7 @@ empty feed tables and an empty ledger.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -25,23 +26,32 @@ from jn_credit_dagster.lib.suites import load_suite
 SERVER = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-@pytest.fixture(scope="session")
-def database_url(worker_id) -> str:
-    """A fresh database on the server for this worker of this run, dropped again at the end."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]  # two runs at once don't collide
-    name = f"jn_credit_test_{worker_id}_{run}"
+@contextlib.contextmanager
+def scratch_database(label: str):
+    """A fresh database on the server, named for `label` and this run (two runs at once don't
+    collide), dropped again at the end; yields its URL."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]
+    name = f"jn_credit_test_{label}_{run}"
     admin = psycopg2.connect(SERVER)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    base = SERVER.rsplit("/", 1)[0]
-    url = f"{base}/{name}"
-    yield url
-    database.engine(url).dispose()
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    admin.close()
+    url = f"{SERVER.rsplit('/', 1)[0]}/{name}"
+    try:
+        yield url
+    finally:
+        database.engine(url).dispose()
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(worker_id) -> str:
+    """A fresh database for this worker of this run."""
+    with scratch_database(worker_id) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,6 @@
 raw/quarantine tables become month partitions (rows kept, indexes on the partitioned table), and the
 ledger keyed by SHA-256 alone becomes one keyed by delivery (unit, feed, month, SHA-256)."""
 
-import os
-
 import psycopg2
 import pytest
 from psycopg2 import sql
@@ -11,7 +9,7 @@ from psycopg2 import sql
 from jn_credit_dagster.lib import database, tables
 from jn_credit_dagster.lib.specs import load_specs
 
-from conftest import SERVER
+from conftest import scratch_database
 
 OLD_LEDGER = """
 CREATE SCHEMA ingest; CREATE SCHEMA raw; CREATE SCHEMA quarantine;
@@ -26,19 +24,8 @@ CREATE TABLE ingest.ledger (
 
 @pytest.fixture
 def old_warehouse():
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]  # two runs at once don't collide
-    name = f"jn_credit_test_migration_{run}"
-    admin = psycopg2.connect(SERVER)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = f"{SERVER.rsplit('/', 1)[0]}/{name}"
-    yield url
-    database.engine(url).dispose()
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    admin.close()
+    with scratch_database("migration") as url:
+        yield url
 
 
 def test_an_old_warehouse_is_migrated(old_warehouse):
