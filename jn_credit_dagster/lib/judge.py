@@ -1,13 +1,8 @@
-"""The set-based statements that judge a staged month of a feed and file every row.
+"""The suites compiled to SQL: the reference the vectorised judge (frame_judge) is held to.
 
-Staged text rows are trimmed, typed (tables.typed_value) and judged by every expectation of
-the feed's suite compiled to SQL (suites.Rule.predicate). Rows without a reason go to
-raw.<feed>, the others to quarantine.<feed> with all of them — in one statement.
-
-Repeated keys need the order of rows, and only correct rows block a key. Sorting a whole month
-for that would be wasteful, so a first, narrow statement picks the rows whose key occurs more
-than once in the month, judges just those, and records which of them repeat an earlier correct
-row (`stage_duplicates`); keys accepted from earlier months are looked up in raw.<feed> by index.
+Staged text rows are trimmed, typed (tables.typed_value) and judged by every expectation of the
+feed's suite compiled to SQL (suites.Rule.predicate), in one set-based statement (`judged`).
+Repeated keys are the loader's (they need the order of deliveries across files and months).
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ from .suites import MALFORMED_REASON, Suite
 
 STAGE = sql.Identifier("stage")
 STAGE_FILES = sql.Identifier("stage_files")
-DUPLICATES = sql.Identifier("stage_duplicates")
 I = sql.Identifier
 
 
@@ -36,8 +30,6 @@ def stage_ddl(spec: FeedSpec) -> list[sql.Composable]:
         sql.SQL("CREATE TEMP TABLE {} (file_idx integer PRIMARY KEY, file_sha256 text, unit text, "
                 "delivery_date date, seq integer, extra_headers text[], first_ord bigint) ON COMMIT DROP")
         .format(STAGE_FILES),
-        sql.SQL("CREATE TEMP TABLE {} (file_idx integer, row_no integer, PRIMARY KEY (file_idx, row_no)) "
-                "ON COMMIT DROP").format(DUPLICATES),
     ]
 
 
@@ -100,87 +92,6 @@ FROM (
 """).format(malformed=sql.Literal(MALFORMED_REASON), rules=_array(rules), type_errors=type_errors,
             month=sql.Literal(month), typed=typed, extra=extra, trimmed=trimmed, extra_raw=extra_raw,
             stage=STAGE, stage_files=STAGE_FILES, where=where)
-
-
-def has_repeated_keys(spec: FeedSpec) -> sql.Composable | None:
-    """Whether any key occurs twice in this month's staged rows: most months none does, and
-    then the duplicate pass is skipped."""
-    if not spec.checks_duplicates:
-        return None
-    key = [tables.typed_value(spec.column(k), sql.SQL("s.{}").format(I(k))) for k in spec.key]
-    scope = [sql.SQL("s.file_idx")] if spec.kind == "snapshot" else []
-    return sql.SQL("SELECT EXISTS (SELECT 1 FROM {} s GROUP BY {} HAVING count(*) > 1)").format(
-        STAGE, sql.SQL(", ").join(scope + key))
-
-
-def find_duplicates(spec: FeedSpec, suite: Suite, month: dt.date, extra_columns: int) -> sql.Composable | None:
-    """Fill stage_duplicates with the rows repeating the key of an earlier correct row of this
-    month (in file, then row order; files are numbered in delivery order). Only rows whose key
-    occurs more than once are judged here."""
-    if not spec.checks_duplicates:
-        return None
-    key_text = [tables.typed_value(spec.column(k), sql.SQL("s.{}").format(I(k))) for k in spec.key]
-    key_tuple = sql.SQL("ROW({})").format(sql.SQL(", ").join(key_text))
-    scope = [I("file_idx")] if spec.kind == "snapshot" else []
-    scope_tuple = sql.SQL("s.file_idx") if scope else sql.SQL("0")
-    repeated = sql.SQL(
-        "({scope}, {key}) IN (SELECT {scope}, {key} FROM {stage} s GROUP BY 1, 2 HAVING count(*) > 1)"
-    ).format(scope=scope_tuple, key=key_tuple, stage=STAGE)
-    keys = sql.SQL(", ").join(map(I, spec.key))
-    complete = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(I(k)) for k in spec.key)
-    return sql.SQL("""
-INSERT INTO {duplicates} (file_idx, row_no)
-SELECT file_idx, row_no FROM (
-    SELECT file_idx, row_no, {complete} AND count(*) FILTER (WHERE cardinality(_base) = 0) OVER (
-        PARTITION BY {partition} ORDER BY file_idx, row_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > 0 AS dup
-    FROM ({judged}) c
-) w WHERE dup
-""").format(duplicates=DUPLICATES, complete=complete, partition=sql.SQL(", ").join(scope + [keys]),
-            judged=judged(spec, suite, month, extra_columns, repeated))
-
-
-def _earlier_month(spec: FeedSpec, month: dt.date) -> sql.Composable:
-    """For event feeds: the key was accepted from another month's folder earlier in delivery order."""
-    if not (spec.checks_duplicates and spec.kind == "event"):
-        return sql.SQL("false")
-    same = sql.SQL(" AND ").join(sql.SQL("r.{k} = j.{k}").format(k=I(k)) for k in spec.key)
-    return sql.SQL("EXISTS (SELECT 1 FROM {raw} r WHERE {same} AND r.month <> {m} "
-                   "AND (r.delivery_date, r.month) < (j.delivery_date, {m}))").format(
-        raw=tables.raw_table(spec), same=same, m=sql.Literal(month))
-
-
-def judge_and_load(spec: FeedSpec, suite: Suite, month: dt.date, extra_columns: int) -> sql.Composable:
-    """Judge every staged row and insert it into raw (typed) or quarantine (as delivered). The
-    delivered text is kept only for quarantined rows, so the materialized result stays narrow."""
-    cols = sql.SQL(", ").join(I(c.name) for c in spec.columns)
-    delivered = sql.SQL(", ").join(
-        sql.SQL("CASE WHEN cardinality(_reasons) > 0 THEN {} END AS {}").format(I(c.name + "__raw"), I(c.name + "__raw"))
-        for c in spec.columns)
-    delivered_out = sql.SQL(", ").join(I(c.name + "__raw") for c in spec.columns)
-    meta = sql.SQL(", ").join(map(I, tables.META))
-    duplicate_rules = _array([_case(r, spec) for r in suite.rules if r.needs_duplicates])
-    return sql.SQL("""
-WITH final AS (
-    SELECT {meta}, {cols}, extra, malformed_detail, _reasons, {delivered}
-    FROM (
-        SELECT k.*, CASE WHEN _malformed THEN _base ELSE _base || {duplicate_rules} END AS _reasons
-        FROM (
-            SELECT j.*, (EXISTS (SELECT 1 FROM {duplicates} d WHERE d.file_idx = j.file_idx AND d.row_no = j.row_no)
-                         OR {earlier_month}) AS _duplicate_key
-            FROM ({judged}) j
-            OFFSET 0  -- each row's key is looked up once
-        ) k
-    ) r
-), accepted AS (
-    INSERT INTO {raw} ({meta}, {cols}, extra)
-    SELECT {meta}, {cols}, extra FROM final WHERE cardinality(_reasons) = 0
-)
-INSERT INTO {quarantine} ({meta}, reasons, {cols}, extra, malformed)
-SELECT {meta}, _reasons, {delivered_out}, extra, malformed_detail FROM final WHERE cardinality(_reasons) > 0
-""").format(duplicates=DUPLICATES, earlier_month=_earlier_month(spec, month),
-            judged=judged(spec, suite, month, extra_columns, sql.SQL("true")),
-            duplicate_rules=duplicate_rules, raw=tables.raw_table(spec), quarantine=tables.quarantine_table(spec),
-            meta=meta, cols=cols, delivered=delivered, delivered_out=delivered_out)
 
 
 def reference_judge(cur, spec: FeedSpec, suite: Suite, rows: list[dict], *, month: dt.date,

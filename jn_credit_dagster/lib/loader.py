@@ -261,8 +261,7 @@ class MonthLoader:
                 return
             except CarefulPathNeeded:
                 self._forget(d, outcome)
-                if d.fmt == "csv":
-                    outcome.encoding = detect_encoding(d.path)
+                outcome.encoding = detect_encoding(d.path)  # the first megabyte's guess may have been wrong
         self._judge_frames(d, outcome, careful_frames(d.path, d.fmt, outcome.encoding, len(header)), targets, extras)
 
     def _forget(self, d: Delivery, outcome: FileOutcome) -> None:

@@ -59,21 +59,6 @@ def typed_value_of_trimmed(column: Column, v: sql.Composable) -> sql.Composable:
     return v
 
 
-def type_errors(spec: FeedSpec, typed_of, raw_of) -> sql.Composable:
-    """text[] of `bad_type:<header>` for each value that was given but does not parse.
-
-    `typed_of(column)` and `raw_of(column)` give the SQL of its typed and its delivered value.
-    """
-    cases = [
-        sql.SQL("CASE WHEN {t} IS NULL AND {v} IS NOT NULL THEN {r} END").format(
-            t=typed_of(c), v=trimmed(raw_of(c)), r=sql.Literal(f"bad_type:{c.header}"))
-        for c in spec.columns if c.type in PARSERS
-    ]
-    if not cases:
-        return sql.SQL("'{}'::text[]")
-    return sql.SQL("array_remove(ARRAY[{}]::text[], NULL)").format(sql.SQL(", ").join(cases))
-
-
 def _table(schema: str, spec: FeedSpec) -> sql.Identifier:
     return sql.Identifier(schema, spec.id)
 
