@@ -318,17 +318,13 @@ def _pad(text: str, width: int, right: bool = False) -> str:
     return space + text if right else text + space
 
 
-def _cell(value) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.4g}" if abs(value) < 1 else f"{round(value, 4):g}"
-
-
 def cmd_indicators(args) -> int:
     """Print the month's stored indicators (DESIGN.md): never computes; `jn-credit run` does."""
     import json
 
     from .lib import indicators
+    from .lib.present import number as _cell
+    from .lib.status import STATUS_ZH
 
     month = parse_month(args.month)
     with database.transaction(_reachable(database.resolve_url(args.database_url))) as cur:
@@ -339,13 +335,12 @@ def cmd_indicators(args) -> int:
     if args.format == "json":
         say(json.dumps(doc, ensure_ascii=False))
         return 0
-    status_zh = {"green": "绿", "yellow": "黄", "red": "红", "n/a": "无数据"}
     headers = ["编号", "名称", "值", "分子", "分母", "得分", "满分", "状态"]
     rows = []
     for i in doc["indicators"]:
         mark = "（缺 SQL）" if "missing" in evidence[i["id"]] else "（SQL 出错）" if "error" in evidence[i["id"]] else ""
         rows.append([i["id"], i["name"], _cell(i["value"]), _cell(i["numerator"]), _cell(i["denominator"]),
-                     _cell(i["score"]), _cell(i["max_score"]), status_zh.get(i["status"], i["status"]) + mark])
+                     _cell(i["score"]), _cell(i["max_score"]), STATUS_ZH.get(i["status"], i["status"]) + mark])
     widths = [max(_display_width(str(r[c])) for r in [headers, *rows]) for c in range(len(headers))]
     numeric = {2, 3, 4, 5, 6}
     say(f"济宁市 {doc['month']} 城市信用监测预警指标（{doc['city']}）")

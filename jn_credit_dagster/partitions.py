@@ -8,6 +8,8 @@ from functools import cache
 
 import dagster as dg
 
+from jn_credit_dagster.lib import city
+
 DEFAULT_FIRST_MONTH = "2019-01"  # a year of history before the 2020 edition
 KEY_FORMAT = "%Y-%m"  # partition keys read like the inbox's month folders: 2020-08
 
@@ -17,7 +19,7 @@ def monthly() -> dg.MonthlyPartitionsDefinition:
     """From JN_CREDIT_FIRST_MONTH (default 2019-01) up to and including the current month:
     the nightly refresh works on the month whose deliveries are still coming in."""
     first = os.environ.get("JN_CREDIT_FIRST_MONTH", DEFAULT_FIRST_MONTH)
-    return dg.MonthlyPartitionsDefinition(start_date=first, fmt=KEY_FORMAT, end_offset=1, timezone="Asia/Shanghai")
+    return dg.MonthlyPartitionsDefinition(start_date=first, fmt=KEY_FORMAT, end_offset=1, timezone=city.TIMEZONE_NAME)
 
 
 def month_of(partition_key: str) -> dt.date:

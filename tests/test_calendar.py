@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 
 from jn_credit_dagster.defs.warehouse.assets import calendar_asset, calendar_check, districts_asset, units_asset
-from jn_credit_dagster.lib import calendar
-from jn_credit_dagster.lib.specs import UNITS
+from jn_credit_dagster.lib import calendar, city
+from jn_credit_dagster.lib.city import UNITS
 from jn_credit_dagster.resources import Warehouse
 
 D = dt.date.fromisoformat
@@ -79,7 +79,7 @@ def test_wd_on_the_materialized_calendar(db, query, overrides):
 
 
 def test_weekends_only_year_warns_until_the_office_adds_it(db, query, overrides):
-    early = dg.MonthlyPartitionsDefinition(start_date="2003-01", fmt="%Y-%m", end_offset=1, timezone="Asia/Shanghai")
+    early = dg.MonthlyPartitionsDefinition(start_date="2003-01", fmt="%Y-%m", end_offset=1, timezone=city.TIMEZONE_NAME)
     result = _materialize(calendar_asset(early), calendar_check(early))
     assert result.success  # a warning, not a failure
     check = _coverage(result)
@@ -123,10 +123,15 @@ def test_override_table_errors(tmp_path):
     assert calendar.load_overrides(tmp_path / "absent.yaml") == {}
 
 
-def test_broken_override_table_fails_the_asset(db, overrides):
+def test_broken_override_table_fails_the_asset(db, query, overrides):
+    assert _materialize(calendar_asset()).success
+    before = query("SELECT count(*), count(*) FILTER (WHERE workday) FROM wh.calendar")
     overrides("2027: {holidays: [not-a-date]}\n")
     result = _materialize(calendar_asset())
     assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert "not-a-date" in failure.step_failure_data.error.to_string()  # the office sees what to fix
+    assert query("SELECT count(*), count(*) FILTER (WHERE workday) FROM wh.calendar") == before  # kept
 
 
 def test_units_and_districts(db, query):

@@ -13,7 +13,7 @@ import pytest
 from jn_credit_dagster.generate import generate
 from jn_credit_dagster.lib import database, facts, indicators
 from jn_credit_dagster.lib.catalog import IDS, load_catalog
-from jn_credit_dagster.lib.specs import UNITS
+from jn_credit_dagster.lib.city import UNITS
 
 MONTHS = ["2020-07", "2020-08"]
 SEED = 7

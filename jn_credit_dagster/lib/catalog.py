@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 
 from . import paths
-from .specs import UNITS
+from .city import UNITS
+from .status import GREEN, NA, RED, YELLOW
 
 CATALOG = paths.PROJECT_ROOT / "assets" / "indicators.yaml"
 
@@ -240,13 +241,13 @@ def status(indicator: Indicator, value: float | None, score: float | None) -> st
 
     A deduction is red when it applies and green when it does not."""
     if value is None or score is None:
-        return "n/a"
+        return NA
     if indicator.is_deduction:
-        return "red" if value else "green"
+        return RED if value else GREEN
     f = score / indicator.points
     # points × f / points may land a hair under a threshold it meets exactly (3 × 0.9 / 3)
     if f >= indicator.thresholds.green - _EPS:
-        return "green"
+        return GREEN
     if f >= indicator.thresholds.yellow - _EPS:
-        return "yellow"
-    return "red"
+        return YELLOW
+    return RED

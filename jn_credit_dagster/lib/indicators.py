@@ -35,6 +35,7 @@ from psycopg2.extras import Json, execute_values
 
 from . import facts, paths
 from .catalog import Catalog, Indicator, load_catalog, score, status
+from .status import NA, STATUSES
 
 SQL_DIR = paths.SQL / "indicators"
 CITY = "370800"
@@ -76,7 +77,7 @@ class MonthIndicators:
         return {r.indicator: r for r in self.rows if r.scope == "city"}
 
     def count_by_status(self) -> dict[str, int]:
-        counts = {s: 0 for s in ("green", "yellow", "red", "n/a")}
+        counts = {s: 0 for s in STATUSES}
         for r in self.city.values():
             counts[r.status] += 1
         return counts
@@ -342,7 +343,7 @@ def read_month(cur, month: dt.date, catalog: Catalog | None = None) -> dict | No
         r = stored.get(ind.id)
         if r is None:  # a catalog entry added after M was computed
             entry = dict(value=None, numerator=None, denominator=None, score=None,
-                         max_score=0.0 if ind.is_deduction else ind.points, status="n/a", evidence={"not_computed": True})
+                         max_score=0.0 if ind.is_deduction else ind.points, status=NA, evidence={"not_computed": True})
         else:
             entry = dict(value=_float(r[1]), numerator=_float(r[2]), denominator=_float(r[3]), score=_float(r[4]),
                          max_score=_float(r[5]), status=r[6], evidence=r[8] or {})

@@ -34,7 +34,8 @@ from .frame_judge import DecimalRangeError, FrameJudge
 from .frames import CarefulPathNeeded, careful_frames, fast_csv_frames
 from .inbox import Delivery, scan
 from .readers import Unreadable, detect_encoding, fingerprint, open_table
-from .specs import UNITS, FeedSpec, normalise_header
+from .city import UNITS
+from .specs import FeedSpec, normalise_header
 from .suites import DUPLICATE_REASON, MALFORMED_REASON, TYPE_REASON, Suite
 
 # Problems of a path that the inbox asset records (no feed can claim the file); the others belong

@@ -1,4 +1,4 @@
-"""What metadata and reports show of rows: markdown tables, with personal ID numbers masked
+"""What metadata and reports show of rows: numbers, markdown tables, with personal ID numbers masked
 (lib/privacy.py) and passwords in URLs hidden."""
 
 from __future__ import annotations
@@ -9,7 +9,16 @@ from .privacy import mask_personal, scrub
 
 # The names reports and metadata have always used: lib/privacy.py holds the rule.
 mask_id = mask_personal
-__all__ = ["mask_id", "markdown_table", "scrub"]
+__all__ = ["mask_id", "markdown_table", "number", "scrub"]
+
+
+def number(value, digits: int = 4) -> str:
+    """A number as tables and reports show it: — for none, `digits` significant digits under 1, else
+    rounded to `digits` places."""
+    if value is None:
+        return "—"
+    value = float(value)
+    return f"{value:.{digits}g}" if abs(value) < 1 else f"{round(value, digits):g}"
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence], personal: Iterable[int] = ()) -> str:

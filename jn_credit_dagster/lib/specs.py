@@ -10,26 +10,11 @@ from pathlib import Path
 import yaml
 
 from . import paths
+from .city import UNITS
 
 TYPES = {"text", "code", "code_list", "uscc", "date", "decimal", "integer", "month", "year", "period"}
 KINDS = {"snapshot", "event", "state"}
 
-UNITS = {
-    "fgw": "市发展改革委（市信用办）", "tax": "市税务局", "court": "市中级人民法院", "customs": "济宁海关",
-    "amr": "市市场监督管理局", "emergency": "市应急管理局", "approval": "市行政审批服务局",
-    "stats": "市统计局", "bigdata": "市大数据中心", "police": "市公安局", "water": "济宁中水务（供水）",
-    "energy": "市能源局", "power": "国网济宁供电公司", "civil": "市民政局", "gas": "济宁华润燃气",
-    "hrss": "市人力资源社会保障局", "commerce": "市商务局", "justice": "市司法局",
-    "transport": "市交通运输局", "mof": "市财政局", "cbirc": "市银保监分局",
-    "ggzy": "市公共资源交易服务中心", "pboc": "人民银行济宁市中心支行", "culture": "市文化和旅游局",
-    "finance": "市地方金融监管局", "health": "市卫生健康委", "miit": "市工业和信息化局",
-    "civilization": "市文明办",
-    # county-level areas (GB/T 2260) and the zones, which deliver like units
-    "370811": "任城区", "370812": "兖州区", "370826": "微山县", "370827": "鱼台县",
-    "370828": "金乡县", "370829": "嘉祥县", "370830": "汶上县", "370831": "泗水县",
-    "370832": "梁山县", "370881": "曲阜市", "370883": "邹城市",
-    "gxq": "济宁高新区", "tbh": "太白湖新区", "jjkfq": "济宁经济技术开发区",
-}
 
 
 def normalise_header(header: str) -> str:
@@ -48,6 +33,13 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Subject:
+    """A column naming the subject a row is about (wh.subjects), and the column giving its name."""
+    uscc: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class FeedSpec:
     id: str
     name: str
@@ -56,6 +48,7 @@ class FeedSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     description: str = ""
+    subjects: tuple[Subject, ...] = ()
 
     def allows(self, unit: str) -> bool:
         return self.units is None or unit in self.units
@@ -102,6 +95,7 @@ def _parse(path: Path) -> FeedSpec:
         id=doc["id"], name=doc["name"], kind=doc["kind"],
         units=None if units == "any" else tuple(str(u) for u in units),
         columns=columns, key=tuple(doc.get("key") or ()), description=doc.get("description", ""),
+        subjects=tuple(Subject(s["uscc"], s.get("name")) for s in doc.get("subjects") or ()),
     )
     problems = []
     if spec.id != path.stem or not _IDENT.match(spec.id):
@@ -119,6 +113,9 @@ def _parse(path: Path) -> FeedSpec:
         problems.append(f"key {spec.key} names unknown columns")
     if spec.kind == "state" and not spec.key:  # the latest state is per key
         problems.append("a state feed needs a key")
+    for s in spec.subjects:
+        if s.uscc not in names or (s.name is not None and s.name not in names):
+            problems.append(f"subject {s} names unknown columns")
     if spec.units is not None and not set(spec.units) <= set(UNITS):
         problems.append(f"unknown units {sorted(set(spec.units) - set(UNITS))}")
     if problems:

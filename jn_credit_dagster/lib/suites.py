@@ -1,9 +1,10 @@
 """Great Expectations suites (expectations/<feed>.json) and their set-based SQL form.
 
-A suite is the single statement of a feed's row rules. Ingest compiles each expectation into
-an SQL predicate over the feed's *typed relation* (see tables.typed_select) so that a month is
-judged in one statement inside PostgreSQL; the asset check runs the very same suite through GX
-on the delivered rows. Every expectation names the reason code a failing row gets in `meta.reason`.
+A suite is the single statement of a feed's row rules. Each expectation compiles to an SQL
+predicate over the feed's typed columns: lib/judge.py uses them as the reference the ingest's own
+judge (lib/frame_judge.py, the same suite compiled to Polars) is held to, reason for reason. GX
+itself validates the suites in CI and in the weekly deep check. Every expectation names the reason
+code a failing row gets in `meta.reason`.
 """
 
 from __future__ import annotations

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import jinja2
 
-from jn_credit_dagster.lib.present import scrub
-from jn_credit_dagster.lib.specs import UNITS
+from jn_credit_dagster.lib.city import MONITORED, UNITS, unit_name
+from jn_credit_dagster.lib.present import number as fmt, scrub
+from jn_credit_dagster.lib.status import BELOW_TARGET, STATUS_ZH
 
 from . import charts, pdf
-from .data import BELOW_TARGET, STATUS_ZH, ReportData, fmt
+from .data import ReportData
 
 TEMPLATES = Path(__file__).parent / "templates"
-PAGES = ("370883", "370881")  # 邹城市, 曲阜市: monitored by the nation on their own, a page each
 
 
 def _delta(now, before) -> str:
@@ -55,7 +55,7 @@ def context(data: ReportData, workbook_name: str, chart_names: dict[str, str]) -
             "delta_value": _delta(i["value"], None if p is None else p["value"]),
             "delta_score": _delta(i["score"], None if p is None else p["score"]),
             "responsible": data.responsible_text(ind),
-            "holding": "、".join(f"{UNITS.get(u, u)}（{u}，{fmt(data.unit_rows[u][ind.id]['value'])}）" for u in holding),
+            "holding": "、".join(f"{unit_name(u)}（{u}，{fmt(data.unit_rows[u][ind.id]['value'])}）" for u in holding),
             "missing_sql": "missing" in i["_evidence"], "error": "error" in i["_evidence"],
         })
     by_id = {r["id"]: r for r in rows}
@@ -75,7 +75,7 @@ def context(data: ReportData, workbook_name: str, chart_names: dict[str, str]) -
                   "cells": [data.district_rows.get(code, {}).get(i) for i in district_ids]}
                  for code, name, monitored in data.districts]
     pages = []
-    for code in PAGES:
+    for code in MONITORED:  # a page each
         unit = data.units.get(code)
         own = data.district_rows.get(code, {})
         as_unit = data.unit_rows.get(code, {})

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 
 from psycopg2 import sql
 
-from jn_credit_dagster.defs.warehouse.assets import MONITORED, district_rows
+from jn_credit_dagster.lib.city import UNITS, district_rows
 from jn_credit_dagster.lib import indicators
 from jn_credit_dagster.lib.catalog import Catalog, Indicator, load_catalog
 from jn_credit_dagster.lib.deliveries_due import DUE, deadline
 from jn_credit_dagster.lib.present import mask_id, scrub
-from jn_credit_dagster.lib.specs import UNITS, FeedSpec, load_specs
+from jn_credit_dagster.lib.specs import FeedSpec, load_specs
+from jn_credit_dagster.lib.status import BELOW_TARGET
 
 
 class NotComputed(RuntimeError):
@@ -45,8 +46,6 @@ FEED_INDICATORS: dict[str, tuple[str, ...]] = {
     "license": ("I03", "I04", "I06", "I35", "I39"),
     "penalty": ("I03", "I04", "I06", "I35", "I39"),
 }
-STATUS_ZH = {"green": "绿", "yellow": "黄", "red": "红", "n/a": "无数据"}
-BELOW_TARGET = ("red", "yellow")
 # A ledger entry with a unit, feed and month came from a correctly named file in a known feed's folder:
 # a delivery in INDICATORS.md's sense, whatever its content (that is the checks' business).
 NOT_A_DELIVERY = ("bad_name", "unknown_feed", "unknown_unit", "unit_not_allowed", "not_a_file", "outside_inbox",
@@ -91,7 +90,9 @@ class UnitReport:
 
     @property
     def sheet(self) -> str:
-        return sheet_name(self.unit)
+        """Its workbook sheet: the unit's code (short, ASCII, a valid sheet title), masked like any text
+        (`*` is not allowed in a sheet title, so masked characters read `_`)."""
+        return scrub(self.unit).replace("*", "_")[:31]
 
     @property
     def late(self) -> list[Due]:
@@ -170,12 +171,6 @@ class ReportData:
     def source_fingerprint(self) -> str:
         """SHA-256 over the sorted SHA-256s of the ledger files the reports were built from."""
         return hashlib.sha256("\n".join(sorted(f["sha256"] for f in self.ledger if f["sha256"])).encode()).hexdigest()
-
-
-def sheet_name(unit: str) -> str:
-    """The workbook sheet of a unit: its code (short, ASCII, a valid sheet title), masked like any text
-    (`*` is not allowed in a sheet title, so masked characters read `_`)."""
-    return scrub(unit).replace("*", "_")[:31]
 
 
 def _dict_rows(cur) -> list[dict]:
@@ -308,14 +303,3 @@ def load(cur, month: dt.date, catalog: Catalog | None = None) -> ReportData:
 def _brief(row: dict) -> dict:
     return {"value": row["value"], "score": row["score"], "max_score": row["max_score"], "status": row["status"]}
 
-
-def fmt(value, digits: int = 4) -> str:
-    """A number as the reports show it: — for none, 4 significant digits under 1, else rounded."""
-    if value is None:
-        return "—"
-    value = float(value)
-    return f"{value:.{digits}g}" if abs(value) < 1 else f"{round(value, digits):g}"
-
-
-def monitored(code: str) -> bool:
-    return code in MONITORED

@@ -39,9 +39,13 @@ from psycopg2 import sql
 from jn_credit_dagster.lib import indicators
 from jn_credit_dagster.lib.privacy import mask_personal as mask_id
 from jn_credit_dagster.lib.privacy import scrub
-from jn_credit_dagster.lib.specs import UNITS, FeedSpec, load_specs
+from jn_credit_dagster.lib.city import UNITS
+from jn_credit_dagster.lib.specs import FeedSpec, load_specs
 
-from .data import STATUS_ZH, ReportData, fmt
+from jn_credit_dagster.lib.present import number as fmt
+from jn_credit_dagster.lib.status import STATUS_ZH
+
+from .data import ReportData
 
 PUBLICITY = ("license", "penalty")
 

@@ -20,7 +20,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from jn_credit_dagster.lib.privacy import scrub
 
-from .data import FEED_INDICATORS, STATUS_ZH, ReportData, fmt
+from jn_credit_dagster.lib.present import number as fmt
+from jn_credit_dagster.lib.status import STATUS_ZH
+
+from .data import FEED_INDICATORS, ReportData
 
 HEADER = ["序号", "类别", "数据 / 指标", "说明", "原因", "影响指标", "整改期限"]
 SUMMARY_HEADER = ["单位代码", "单位名称", "缺报", "迟报", "隔离行", "未达标指标", "整改期限"]
@@ -57,6 +60,11 @@ def _as_text(workbook: openpyxl.Workbook) -> None:
                     text = scrub(cell.value)
                     cell.value = text
                     cell.data_type = "s"
+
+
+def workbook_name(month_key: str) -> str:
+    """The workbook's file name: the bulletin links into it by this name."""
+    return f"rectification_{month_key}.xlsx"
 
 
 def build(data: ReportData, out_dir: Path) -> dict:
@@ -102,7 +110,7 @@ def build(data: ReportData, out_dir: Path) -> dict:
     workbook.properties.created = workbook.properties.modified = stamp
     workbook.properties.creator = "jn-credit-dagster"
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"rectification_{data.key}.xlsx"
+    path = out_dir / workbook_name(data.key)
     workbook.save(path)
     payload = path.read_bytes()
     return {"path": path, "bytes": len(payload), "sha256": hashlib.sha256(payload).hexdigest(), "sheets": sheets}

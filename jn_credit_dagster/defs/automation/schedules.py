@@ -10,26 +10,23 @@ evaluated twice launches one run.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from jn_credit_dagster import partitions
+from jn_credit_dagster.lib import city
 from jn_credit_dagster.lib.deliveries_due import DUE_DAY
 
-TIMEZONE = "Asia/Shanghai"
-SHANGHAI = ZoneInfo(TIMEZONE)
+SHANGHAI = city.TIMEZONE
+TIMEZONE = city.TIMEZONE_NAME
 REFRESH_JOB = "monthly_refresh"
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 every day
 FINAL_CRON = f"0 6 {DUE_DAY + 1} * *"  # 06:00 on the 26th, after that night's refresh
 
 
 def default_status() -> dg.DefaultScheduleStatus:
-    """Off unless JN_CREDIT_AUTOMATION=on (production): a laptop's `jn-credit dev` runs the daemon
-    too, and should not start refreshing on its own."""
-    on = os.environ.get("JN_CREDIT_AUTOMATION", "").lower() in {"on", "1", "true", "running"}
-    return dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED
+    """Off unless automation is on (lib/city.py): a laptop's daemon should not refresh on its own."""
+    return dg.DefaultScheduleStatus.RUNNING if city.automation_on() else dg.DefaultScheduleStatus.STOPPED
 
 
 def run_tags(month: str, trigger: str, **more: str) -> dict[str, str]:

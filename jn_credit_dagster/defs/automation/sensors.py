@@ -28,11 +28,12 @@ import dagster as dg
 
 from jn_credit_dagster import partitions
 from jn_credit_dagster.ingest import INBOX_KEY
-from jn_credit_dagster.lib import deliveries_due
+from jn_credit_dagster.lib import city, deliveries_due
+from jn_credit_dagster.lib.city import UNITS
 from jn_credit_dagster.lib.inbox import scan
 from jn_credit_dagster.lib.present import markdown_table, scrub
 from jn_credit_dagster.lib.readers import fingerprint
-from jn_credit_dagster.lib.specs import UNITS, load_specs
+from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import Alerts, Inbox, Warehouse
 
 from .schedules import REFRESH_JOB, SHANGHAI, run_tags
@@ -50,7 +51,7 @@ def _now() -> dt.datetime:
 
 
 def _status(always_on: bool = False) -> dg.DefaultSensorStatus:
-    on = always_on or os.environ.get("JN_CREDIT_AUTOMATION", "").lower() in {"on", "1", "true", "running"}
+    on = always_on or city.automation_on()
     return dg.DefaultSensorStatus.RUNNING if on else dg.DefaultSensorStatus.STOPPED
 
 

@@ -9,7 +9,7 @@ from jn_credit_dagster.defs.warehouse.facts import fact_key
 from jn_credit_dagster.ingest import feed_key
 from jn_credit_dagster.lib import indicators
 from jn_credit_dagster.lib.catalog import load_catalog
-from jn_credit_dagster.lib.present import markdown_table
+from jn_credit_dagster.lib.present import markdown_table, number
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
 from jn_credit_dagster.lib.failures import asset_failures
@@ -18,18 +18,14 @@ RESULTS_KEY = dg.AssetKey(["indicators", "results"])
 GROUP = "indicators"
 
 
-def _number(value, digits=4):
-    return "—" if value is None else f"{value:.{digits}g}" if abs(value) < 1 else f"{round(value, digits):g}"
-
-
 def city_table(result: indicators.MonthIndicators) -> str:
     catalog = load_catalog()
     rows = []
     for ind_id, r in result.city.items():
         note = ("缺少 SQL 文件 " + r.evidence["missing"] if "missing" in r.evidence
                 else "SQL 出错：" + r.evidence["error"] if "error" in r.evidence else "")
-        rows.append([ind_id, catalog[ind_id].name, _number(r.value), _number(r.numerator), _number(r.denominator),
-                     _number(r.score), _number(r.max_score), r.status, note])
+        rows.append([ind_id, catalog[ind_id].name, number(r.value), number(r.numerator), number(r.denominator),
+                     number(r.score), number(r.max_score), r.status, note])
     return markdown_table(["编号", "名称", "值", "分子", "分母", "得分", "满分", "状态", "备注"], rows)
 
 

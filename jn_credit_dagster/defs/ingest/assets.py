@@ -7,7 +7,8 @@ from jn_credit_dagster.ingest import (INBOX_KEY, check_result, feed_key, feed_me
                                       inbox_check_result, record_inbox_month)
 from jn_credit_dagster.lib.failures import asset_failures
 from jn_credit_dagster.lib.present import markdown_table
-from jn_credit_dagster.lib.specs import UNITS, FeedSpec, load_specs
+from jn_credit_dagster.lib.city import UNITS
+from jn_credit_dagster.lib.specs import FeedSpec, load_specs
 from jn_credit_dagster.lib.tables import SQL_TYPES
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Inbox, Warehouse
 

@@ -7,7 +7,7 @@ import datetime as dt
 import dagster as dg
 
 from jn_credit_dagster.defs.automation.schedules import default_status
-from jn_credit_dagster.lib import deep_check
+from jn_credit_dagster.lib import city, deep_check
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.lib.suites import load_suite
 from jn_credit_dagster.resources import Warehouse
@@ -49,6 +49,6 @@ def ingest_checks() -> dg.Definitions:
     return dg.Definitions(
         jobs=[weekly_deep_check],
         schedules=[dg.ScheduleDefinition(name="weekly_deep_check_schedule", job=weekly_deep_check,
-                                         cron_schedule="0 3 * * 0", execution_timezone="Asia/Shanghai",
+                                         cron_schedule="0 3 * * 0", execution_timezone=city.TIMEZONE_NAME,
                                          default_status=default_status(),
                                          description="Sundays 03:00: GX re-validates the last year's feed-months.")])

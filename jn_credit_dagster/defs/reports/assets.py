@@ -79,7 +79,7 @@ def report_assets_list() -> list[dg.AssetsDefinition]:
     def bulletin_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         d = _load(warehouse, month)
-        result = bulletin.build(d, reports.out_dir(month), f"rectification_{d.key}.xlsx")
+        result = bulletin.build(d, reports.out_dir(month), rectification.workbook_name(d.key))
         html = result["files"][result["path"].name]
         return dg.MaterializeResult(metadata={
             **_file(result["path"], html["bytes"], html["sha256"]),

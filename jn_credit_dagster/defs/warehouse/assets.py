@@ -6,7 +6,6 @@ the monthly job refreshes them along with the month it runs.
 
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 from psycopg2 import sql
@@ -15,7 +14,7 @@ from psycopg2.extras import execute_values
 from jn_credit_dagster import partitions
 from jn_credit_dagster.lib import calendar
 from jn_credit_dagster.lib.present import markdown_table
-from jn_credit_dagster.lib.specs import UNITS
+from jn_credit_dagster.lib.city import TIMEZONE, district_rows, unit_rows
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
 from jn_credit_dagster.lib.failures import asset_failures
 
@@ -23,29 +22,6 @@ CALENDAR_KEY = dg.AssetKey(["wh", "calendar"])
 UNITS_KEY = dg.AssetKey(["wh", "units"])
 DISTRICTS_KEY = dg.AssetKey(["wh", "districts"])
 GROUP = "warehouse"
-TIMEZONE = ZoneInfo("Asia/Shanghai")  # the partitions' time zone: the year turns at Beijing midnight
-
-# The zones deliver like units but are no district of their own (FEEDS.md "区县").
-ZONES = frozenset({"gxq", "tbh", "jjkfq"})
-# Districts monitored by the nation on their own: they get their own page in the bulletin.
-MONITORED = frozenset({"370881", "370883"})  # 曲阜市, 邹城市
-CITY_LEVEL = ("370800", "市本级")
-HIGH_TECH_ZONE = ("370871", "济宁高新区")  # its statistics code
-
-
-def unit_kind(unit: str) -> str:
-    if unit.isdigit():  # county-level areas are named by their GB/T 2260 code
-        return "county"
-    return "zone" if unit in ZONES else "department"
-
-
-def unit_rows() -> list[tuple[str, str, str, str | None]]:
-    return [(u, name, unit_kind(u), u if unit_kind(u) == "county" else None) for u, name in UNITS.items()]
-
-
-def district_rows() -> list[tuple[str, str, bool]]:
-    counties = sorted((u, name) for u, name in UNITS.items() if unit_kind(u) == "county")
-    return [(code, name, code in MONITORED) for code, name in [CITY_LEVEL, *counties, HIGH_TECH_ZONE]]
 
 
 def _years(partitions_def: dg.MonthlyPartitionsDefinition) -> tuple[range, range]:

@@ -12,7 +12,8 @@ import dagster as dg
 from psycopg2 import sql
 
 from jn_credit_dagster import partitions
-from jn_credit_dagster.defs.warehouse.assets import GROUP, _schema, district_rows
+from jn_credit_dagster.defs.warehouse.assets import GROUP, _schema
+from jn_credit_dagster.lib.city import district_rows
 from jn_credit_dagster.ingest import feed_key
 from jn_credit_dagster.lib import tables
 from jn_credit_dagster.lib.present import markdown_table
@@ -22,30 +23,16 @@ from jn_credit_dagster.lib.failures import asset_failures
 
 SUBJECTS_KEY = dg.AssetKey(["wh", "subjects"])
 REGISTRY = "registry"
-# USCC columns that name the authority or the delivering body, not the subject of the row.
-NOT_SUBJECT = frozenset({"authority_uscc", "source_unit_uscc"})
-# The name column that goes with a subject's USCC column (first present wins).
-NAME_COLUMNS = {"creditor_uscc": ("creditor_name",),
-                "corrected_uscc": ("subject_name",),
-                "uscc": ("subject_name", "company_name", "taxpayer_name", "account_name", "creditor_name")}
 PREVIEW_ROWS = 20
 
 
 def subject_columns() -> list[tuple[str, str, str | None, bool]]:
     """(feed, USCC column, name column or None, checked at ingest) of every feed but the registry that
-    names a subject by USCC: its columns of type uscc that are not an authority's (a correct row's value
-    is valid), and uscc_issue's 统一社会信用代码 (text, as issued: kept only where valid)."""
-    found = []
-    for feed, spec in load_specs().items():
-        if feed == REGISTRY:
-            continue
-        names = {c.name for c in spec.columns}
-        for column in spec.columns:
-            if column.name in NOT_SUBJECT or not (column.type == "uscc" or (feed == "uscc_issue" and column.name == "uscc")):
-                continue
-            name = next((n for n in NAME_COLUMNS.get(column.name, ()) if n in names), None)
-            found.append((feed, column.name, name, column.type == "uscc"))
-    return found
+    names a subject (its spec's `subjects:`). A uscc-typed column's value on a correct row is valid; a
+    text one (uscc_issue's 统一社会信用代码, as issued) is kept only where valid."""
+    column_type = {(f, c.name): c.type for f, spec in load_specs().items() for c in spec.columns}
+    return [(feed, s.uscc, s.name, column_type[feed, s.uscc] == "uscc")
+            for feed, spec in load_specs().items() if feed != REGISTRY for s in spec.subjects]
 
 
 def insert_statement() -> sql.Composed:
