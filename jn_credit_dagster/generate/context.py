@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 
 from . import names as N
-from .calendar import month_index
+from .months import month_index
 from .deliveries import due_date, free_date
 from .dirt import Rates
 from .identities import Population, make_uscc

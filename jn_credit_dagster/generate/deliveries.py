@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from .calendar import add_workdays, first_day, is_workday, last_day, workday_on_or_after, workdays_in_month
+from .months import add_workdays, first_day, is_workday, last_day, workday_on_or_after, workdays_in_month
 from .spec import YUAN_COLS, Feed
 from .writers import FORMATS, Style
 

@@ -13,7 +13,7 @@ import math
 import random
 
 from . import names as N
-from .calendar import (add_months, add_workdays, first_day, is_workday, last_day, month_index, month_str,
+from .months import (add_months, add_workdays, first_day, is_workday, last_day, month_index, month_str,
                        workday_on_or_after)
 from .context import Ctx, authority, doc_abbr, unit_district
 from .deliveries import Batch, batch_dates, date_in

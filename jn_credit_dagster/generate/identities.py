@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from jn_credit_dagster.lib.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
 
 from . import names as N
-from .calendar import first_day, last_day, month_index
+from .months import first_day, last_day, month_index
 from .seeding import Bits, bits
 
 _GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .calendar import add_workdays, month_str, months_between, workdays_between, workdays_in_month
+from .months import add_workdays, month_str, months_between, workdays_between, workdays_in_month
 from .context import Ctx
 from .deliveries import Batch, choose_format, choose_headers, choose_style
 from .dirt import BULK_FEEDS, FILE_BREAKAGES, Env, Manifest, Rates, has_prohibited, inject
