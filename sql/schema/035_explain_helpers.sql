@@ -51,4 +51,33 @@ BEGIN
     USING m;
 END $$;
 
+-- E(M) line by line: each row of M's registry snapshot delivery, `counted` for the first row of each
+-- USCC with 主体类型 企业 and 登记状态 存续 (wh.existing_enterprises), else the reason it is not; the
+-- delivery's quarantined rows and the month's other registry deliveries with theirs.
+CREATE OR REPLACE FUNCTION wh.explain_existing_enterprises(m date)
+RETURNS TABLE (unit text, month date, file_sha256 text, row_no integer, uscc text, district text,
+               subject_type text, registration_status text, counted boolean, reason text)
+LANGUAGE sql STABLE AS $$
+    WITH s AS (
+        SELECT r.*, row_number() OVER (PARTITION BY r.uscc, r.subject_type = '企业' AND r.registration_status = '存续'
+                                       ORDER BY r.row_no) AS nth
+        FROM wh.snapshot_delivery('registry', m) d
+        JOIN raw.registry r ON r.month = d.month AND r.unit = d.unit AND r.file_sha256 = d.sha256
+    )
+    SELECT s.unit, s.month, s.file_sha256, s.row_no, s.uscc, s.district, s.subject_type, s.registration_status,
+           s.subject_type = '企业' AND s.registration_status = '存续' AND s.nth = 1,
+           CASE WHEN s.subject_type IS DISTINCT FROM '企业' THEN 'not an enterprise (主体类型 ' || coalesce(s.subject_type, '') || ')'
+                WHEN s.registration_status IS DISTINCT FROM '存续' THEN '登记状态 ' || coalesce(s.registration_status, '') || ', not 存续'
+                WHEN s.nth > 1 THEN 'USCC already counted on an earlier row' ELSE '' END
+    FROM s
+    UNION ALL
+    SELECT q.unit, q.month, q.file_sha256, q.row_no, upper(trim(q.uscc)), nullif(trim(q.district), ''), q.subject_type,
+           q.registration_status, false, 'quarantined: ' || array_to_string(q.reasons, ', ')
+    FROM wh.snapshot_delivery('registry', m) d
+    JOIN quarantine.registry q ON q.month = d.month AND q.unit = d.unit AND q.file_sha256 = d.sha256
+    UNION ALL
+    SELECT o.unit, o.month, o.file_sha256, o.row_no, o.key, NULL, NULL, NULL, false, o.reason
+    FROM wh.explain_other_deliveries('registry', m, ARRAY['uscc']) o
+$$;
+
 RESET check_function_bodies;
