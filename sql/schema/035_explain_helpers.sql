@@ -80,4 +80,29 @@ LANGUAGE sql STABLE AS $$
     FROM wh.explain_other_deliveries('registry', m, ARRAY['uscc']) o
 $$;
 
+-- I27–I30 explained (wh.negative_credit_events line by line): each latest-state credit_event row of the
+-- domain, 性质 not 正面, 是否主动处理 否, 事件日期 in the last 12 months counts; the other latest-state rows,
+-- replaced and quarantined credit_event rows are left out with the reason.
+CREATE OR REPLACE FUNCTION wh.explain_negative_credit_events(m date, window_start date, month_end date, event_domain text)
+RETURNS TABLE (in_numerator integer, in_denominator integer, weight numeric, reason text, feed text, unit text,
+               month date, file_sha256 text, row_no integer, key text, domain text, nature text,
+               handled_proactively text, event_date date)
+LANGUAGE sql STABLE AS $$
+    WITH j AS (
+        SELECT c.*, CASE WHEN c.domain IS DISTINCT FROM event_domain THEN '领域 ' || coalesce(c.domain, '') || ', not ' || event_domain
+                         WHEN c.nature IS NULL OR c.nature = '正面' THEN '性质 ' || coalesce(c.nature, '')
+                         WHEN c.handled_proactively IS DISTINCT FROM '否' THEN '是否主动处理 ' || coalesce(c.handled_proactively, '')
+                         WHEN c.event_date IS NULL OR c.event_date NOT BETWEEN window_start AND month_end
+                             THEN 'outside the window (事件日期)' END AS excluded
+        FROM wh.credit_event c WHERE c.as_of_month = m
+    )
+    SELECT (j.excluded IS NULL)::int, 0, 1::numeric, coalesce(j.excluded, ''), 'credit_event'::text, j.unit, j.month,
+           j.file_sha256, j.row_no, j.event_no, j.domain, j.nature, j.handled_proactively, j.event_date
+    FROM j
+    UNION ALL
+    SELECT 0, 0, 0, x.reason, x.feed, x.unit, x.month, x.file_sha256, x.row_no, x.key, NULL, NULL, NULL, NULL
+    FROM (SELECT * FROM wh.explain_superseded('credit_event', m, ARRAY['event_no'])
+          UNION ALL SELECT * FROM wh.explain_quarantined('credit_event', '0001-01-01', m, ARRAY['event_no'])) x
+$$;
+
 RESET check_function_bodies;

@@ -17,7 +17,7 @@ WITH l AS (
 SELECT coalesce(channel_ok AND credit_ok AND in_window, false)::int AS in_numerator, 0 AS in_denominator, loan_amount AS weight,
        CASE WHEN NOT coalesce(channel_ok, false) THEN '放款渠道 ' || coalesce(channel, '') || ' not counted'
             WHEN NOT coalesce(credit_ok, false) THEN '是否信用贷款 ' || coalesce(is_credit_loan, '') || ', not 是'
-            WHEN NOT coalesce(in_window, false) THEN 'outside the window: 放款日期 ' || coalesce(lent_on::text, '') ELSE '' END AS reason,
+            WHEN NOT coalesce(in_window, false) THEN 'outside the window (放款日期)' ELSE '' END AS reason,
        'xyd_loan'::text AS feed, unit, month, file_sha256, row_no, concat_ws('|', loan_no, institution) AS key,
        channel, is_credit_loan, lent_on::text AS lent_on, uscc, NULL::text AS gdp_period
 FROM l
