@@ -170,3 +170,63 @@ def lines(connection, ind: Indicator, month: dt.date, scope: Scope, limit: int |
                 masked = [c in personal for c in columns]
                 first = False
             yield columns, tuple(_shown(row[i], m) for i, m in zip(order, masked))
+
+
+def _number(value):
+    """Decimal → int when whole, else float (JSON, tables)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def overview(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = EXPLAIN_DIR) -> dict:
+    """The stored value and the explanation's sums, and whether they agree."""
+    kept = stored(cur, ind, month, scope)
+    sums = summary(cur, ind, month, scope, folder)
+
+    def agrees(stored_value, lines, total):
+        if stored_value is None:
+            return lines == 0
+        return abs(Decimal(str(stored_value)) - total) <= Decimal("1e-9") * max(1, abs(total))
+
+    return {"indicator": ind.id, "name": ind.name, "month": f"{month:%Y-%m}", "scope": str(scope),
+            "value": kept.value, "numerator": _number(kept.numerator), "denominator": _number(kept.denominator),
+            "status": kept.status,
+            "numerator_lines": sums["numerator_lines"], "numerator_sum": _number(sums["numerator_sum"]),
+            "denominator_lines": sums["denominator_lines"], "denominator_sum": _number(sums["denominator_sum"]),
+            "left_out": sums["left_out"],
+            "adds_up": agrees(kept.numerator, sums["numerator_lines"], sums["numerator_sum"])
+            and agrees(kept.denominator, sums["denominator_lines"], sums["denominator_sum"])}
+
+
+def write_csv(connection, ind: Indicator, month: dt.date, scope: Scope, out, folder: Path = EXPLAIN_DIR) -> int:
+    """Every line as CSV (DESIGN.md's columns first), streamed; returns the number of lines."""
+    import csv
+
+    writer = csv.writer(out)
+    n = 0
+    for columns, line in lines(connection, ind, month, scope, folder=folder):
+        if n == 0:
+            writer.writerow(columns)
+        writer.writerow("" if v is None else v for v in line)
+        n += 1
+    if n == 0:
+        writer.writerow(LEADING)
+    return n
+
+
+def write_json(connection, head: dict, ind: Indicator, month: dt.date, scope: Scope, out,
+               folder: Path = EXPLAIN_DIR) -> int:
+    """`head` and every line as one JSON object ({…, "lines": [{column: value}, …]}), streamed."""
+    import json
+
+    def dumps(value):
+        return json.dumps(value, ensure_ascii=False, default=_number)
+
+    out.write(dumps(head)[:-1] + ', "lines": [')
+    n = 0
+    for columns, line in lines(connection, ind, month, scope, folder=folder):
+        out.write(("," if n else "") + "\n" + dumps(dict(zip(columns, (_number(v) for v in line)))))
+        n += 1
+    out.write("]}\n")
+    return n
