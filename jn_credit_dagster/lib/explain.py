@@ -3,9 +3,11 @@
 Each data indicator has, beside its computing SQL, an explanation file `sql/indicators/explain/<id>.sql`:
 one SELECT with the bound parameters of lib/indicators.py (`month`, `month_end`, `window_start`) and the
 scope (`scope`, `scope_key`), returning one line per thing the indicator counts or leaves out, with the
-columns `in_numerator`, `in_denominator` (1/0), `weight`, `reason`, `feed`, `unit`, `month` (the
-delivery's month folder), `file_sha256`, `row_no`, `key`, then the columns that decided it. A file
-only needs to honour the scopes its indicator stores rows for (wh.indicator_results).
+columns `in_numerator`, `in_denominator` (1/0), `weight` (what the line adds: 1 for a count, the amount
+for a sum; printed as 0 on a line left out), `reason` (why a line is in neither; empty otherwise),
+`feed`, `unit`, `month` (the delivery's month folder), `file_sha256`, `row_no`, `key`, then the columns
+that decided it. A file only needs to honour the scopes its indicator stores rows for
+(wh.indicator_results); the same windows and filters as the computing SQL beside it.
 
 Here the file is wrapped to add each line's `path` from the ingest ledger, and read through a
 server-side cursor, so a city month's million registry lines stream in bounded memory. Every text
@@ -120,17 +122,21 @@ def _wrapped(ind: Indicator, folder: Path) -> sql.Composed:
 
 
 def summary(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = EXPLAIN_DIR) -> dict:
-    """Lines and Σ weight in the numerator, in the denominator, and the lines left out by reason."""
-    cur.execute(sql.SQL("""SELECT count(*) FILTER (WHERE in_numerator = 1), sum(weight) FILTER (WHERE in_numerator = 1),
-                                  count(*) FILTER (WHERE in_denominator = 1), sum(weight) FILTER (WHERE in_denominator = 1)
-                           FROM ({}) x""").format(_wrapped(ind, folder)), _params(month, scope))
-    n_lines, n_sum, d_lines, d_sum = cur.fetchone()
-    cur.execute(sql.SQL("""SELECT reason, count(*) FROM ({}) x WHERE in_numerator = 0 AND in_denominator = 0
-                           GROUP BY reason ORDER BY count(*) DESC, reason""").format(_wrapped(ind, folder)),
-                _params(month, scope))
-    left_out = {privacy.scrub(r): n for r, n in cur.fetchall()}
-    return {"numerator_lines": n_lines, "numerator_sum": n_sum or Decimal(0),
-            "denominator_lines": d_lines, "denominator_sum": d_sum or Decimal(0), "left_out": left_out}
+    """Lines and Σ weight in the numerator, in the denominator, and the lines left out by reason (one pass)."""
+    cur.execute(sql.SQL("SELECT in_numerator, in_denominator, reason, count(*), sum(weight) FROM ({}) x "
+                        "GROUP BY 1, 2, 3").format(_wrapped(ind, folder)), _params(month, scope))
+    found = {"numerator_lines": 0, "numerator_sum": Decimal(0), "denominator_lines": 0, "denominator_sum": Decimal(0)}
+    left_out: dict[str, int] = {}
+    for in_numerator, in_denominator, reason, n, total in cur.fetchall():
+        for part, counted in (("numerator", in_numerator), ("denominator", in_denominator)):
+            if counted:
+                found[f"{part}_lines"] += n
+                found[f"{part}_sum"] += total or 0
+        if not in_numerator and not in_denominator:
+            key = privacy.scrub(reason)
+            left_out[key] = left_out.get(key, 0) + n
+    found["left_out"] = dict(sorted(left_out.items(), key=lambda kv: (-kv[1], kv[0])))
+    return found
 
 
 def _personal_columns() -> set[str]:
@@ -169,7 +175,10 @@ def lines(connection, ind: Indicator, month: dt.date, scope: Scope, limit: int |
                 columns = [*LEADING, *deciding]
                 masked = [c in personal for c in columns]
                 first = False
-            yield columns, tuple(_shown(row[i], m) for i, m in zip(order, masked))
+            line = [_shown(row[i], m) for i, m in zip(order, masked)]
+            if not line[0] and not line[1]:
+                line[2] = 0  # a line left out adds nothing; what it would have added is in its own columns
+            yield columns, tuple(line)
 
 
 def _number(value):
