@@ -366,6 +366,14 @@ def cmd_indicators(args) -> int:
 def cmd_explain(args) -> int:
     """The rows behind one indicator value (DESIGN.md): csv and json stream every line; table shows the
     sums, the reasons rows were left out and the first lines."""
+    try:
+        return _explain(args)
+    except BrokenPipeError:  # the reader stopped early (`| head`): no error line, the shell's status for SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _explain(args) -> int:
     from .lib import explain
 
     month = parse_month(args.month)
