@@ -18,20 +18,20 @@ UNION ALL
 SELECT 0, 0, 0,
        CASE WHEN t.eval_year IS DISTINCT FROM (SELECT y FROM y) THEN '评价年度 ' || t.eval_year || ', not the latest'
             WHEN t.grade IS DISTINCT FROM 'A' THEN '信用级别 ' || coalesce(t.grade, '') || ', not A'
-            WHEN NOT EXISTS (SELECT 1 FROM counted WHERE counted.uscc = t.uscc) THEN 'USCC not an existing enterprise of M'
+            WHEN x.uscc IS NULL THEN 'USCC not an existing enterprise of M'
             ELSE 'counted on the registry line of its USCC' END,
        'tax_grade', t.unit, t.month, t.file_sha256, t.row_no, concat_ws('|', t.uscc, t.eval_year),
        NULL, NULL, NULL, NULL, t.eval_year, t.grade
-FROM t
+FROM t LEFT JOIN counted x ON x.uscc = t.uscc  -- a join, not a lookup per row
 UNION ALL
 SELECT 0, 0, 0,
        CASE WHEN c.certification_type IS DISTINCT FROM '高级认证企业' THEN '认证类型 ' || coalesce(c.certification_type, '') || ', not 高级认证企业'
             WHEN c.status IS DISTINCT FROM '有效' THEN '状态 ' || coalesce(c.status, '') || ', not 有效'
-            WHEN NOT EXISTS (SELECT 1 FROM counted WHERE counted.uscc = c.uscc) THEN 'USCC not an existing enterprise of M'
+            WHEN x.uscc IS NULL THEN 'USCC not an existing enterprise of M'
             ELSE 'counted on the registry line of its USCC' END,
        'customs_aeo', c.unit, c.month, c.file_sha256, c.row_no, c.uscc, NULL, NULL, NULL, NULL, NULL,
        concat_ws(' ', c.certification_type, c.status)
-FROM c
+FROM c LEFT JOIN counted x ON x.uscc = c.uscc
 UNION ALL
 SELECT 0, 0, 0, reason, feed, unit, month, file_sha256, row_no, key, NULL, NULL, NULL, NULL, NULL, NULL
 FROM (SELECT * FROM wh.explain_superseded('tax_grade', %(month)s, ARRAY['uscc', 'eval_year'])
