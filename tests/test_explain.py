@@ -14,9 +14,11 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from conftest import scratch_database, write_file
 from jn_credit_dagster.defs.indicators.assets import results_asset
@@ -37,21 +39,18 @@ EXTRA = "amr/2020-08/penalty.20200828.csv"
 
 
 def _penalty_row() -> dict:
-    import yaml
-    from pathlib import Path
-
     row = yaml.safe_load((Path(__file__).parent / "cases" / "penalty.yaml").read_text(encoding="utf-8"))["good"]
     return {**row, "统一社会信用代码": PERSON_ID, "行政处罚决定书文号": "济任市监罚〔2020〕9999号",
             "处罚决定日期": "2020-08-20"}
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory):
+def city(tmp_path_factory, worker_id):
     """A small generated city, two months ingested and computed (as `jn-credit run` does, without the
-    step overhead); yields (database URL, environment for the CLI)."""
+    step overhead), in a database of its own per test worker; yields (database URL, environment for the CLI)."""
     root = tmp_path_factory.mktemp("explain")
     inbox = root / "inbox"
-    with scratch_database("explain") as url, pytest.MonkeyPatch.context() as mp:
+    with scratch_database(f"explain_{worker_id}") as url, pytest.MonkeyPatch.context() as mp:
         env = {"DATABASE_URL": url, "JN_CREDIT_HOME": str(root / "home"), "JN_CREDIT_SETTLE_SECONDS": "0"}
         for k, v in env.items():
             mp.setenv(k, v)
@@ -187,7 +186,7 @@ def test_what_cannot_be_explained_says_why(city, args, message):
 
 def test_report_writes_the_explanations_the_bulletin_links(city, tmp_path):
     url, env = city
-    from jn_credit_dagster.reports import bulletin, data, explanations, rectification
+    from jn_credit_dagster.reports import bulletin, data, explanations
 
     with database.transaction(url) as cur:
         d = data.load(cur, MONTH)
@@ -195,8 +194,7 @@ def test_report_writes_the_explanations_the_bulletin_links(city, tmp_path):
     written = explanations.build(url, d, out)
     warned = [i["id"] for i in d.indicators if i["source"] == "data" and i["status"] in ("red", "yellow")]
     assert warned and sorted(written) == sorted(warned)
-    workbook = rectification.build(d, out)
-    html = bulletin.build_html(d, out, workbook["path"].name, written)["html"]
+    html = bulletin.build_html(d, out, "rectification_2020-08.xlsx", written)["html"]
     for ind_id, path in written.items():
         assert path == out / "explain" / f"{ind_id}.csv"
         assert f'href="explain/{ind_id}.csv"' in html

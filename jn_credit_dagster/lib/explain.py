@@ -17,7 +17,9 @@ value leaves through lib/privacy.py: personal columns (`personal: true` in a fee
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -210,8 +212,6 @@ def overview(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = E
 
 def write_csv(connection, ind: Indicator, month: dt.date, scope: Scope, out, folder: Path = EXPLAIN_DIR) -> int:
     """Every line as CSV (DESIGN.md's columns first), streamed; returns the number of lines."""
-    import csv
-
     writer = csv.writer(out)
     n = 0
     for columns, line in lines(connection, ind, month, scope, folder=folder):
@@ -227,8 +227,6 @@ def write_csv(connection, ind: Indicator, month: dt.date, scope: Scope, out, fol
 def write_json(connection, head: dict, ind: Indicator, month: dt.date, scope: Scope, out,
                folder: Path = EXPLAIN_DIR) -> int:
     """`head` and every line as one JSON object ({…, "lines": [{column: value}, …]}), streamed."""
-    import json
-
     def dumps(value):
         return json.dumps(value, ensure_ascii=False, default=_number)
 
