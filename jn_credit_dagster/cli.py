@@ -358,6 +358,51 @@ def cmd_indicators(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    """The rows behind one indicator value (DESIGN.md): csv and json stream every line; table shows the
+    sums, the reasons rows were left out and the first lines."""
+    try:
+        return _explain(args)
+    except BrokenPipeError:  # the reader stopped early (`| head`): no error line, the shell's status for SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _explain(args) -> int:
+    from .lib import explain
+
+    month = parse_month(args.month)
+    scope = explain.Scope.parse(args.scope)
+    ind = explain.indicator(args.id)
+    with database.transaction(_reachable(database.resolve_url(args.database_url))) as cur:
+        if args.format == "csv":
+            explain.stored(cur, ind, month, scope)  # a value that was never computed is an error, not an empty file
+            explain.write_csv(cur.connection, ind, month, scope, sys.stdout)
+            return 0
+        head = explain.overview(cur, ind, month, scope)
+        if args.format == "json":
+            explain.write_json(cur.connection, head, ind, month, scope, sys.stdout)
+            return 0
+        first = list(explain.lines(cur.connection, ind, month, scope, limit=args.limit))
+    say(f"{head['indicator']} {head['name']} · {head['month']} · {head['scope']} · 值 {_cell(head['value'])} "
+        f"（{head['status']}）")
+    say(f"分子 {_cell(head['numerator'])}：{head['numerator_lines']} 行，Σ weight = {_cell(head['numerator_sum'])}")
+    say(f"分母 {_cell(head['denominator'])}：{head['denominator_lines']} 行，Σ weight = {_cell(head['denominator_sum'])}")
+    say("与存储值一致" if head["adds_up"] else "与存储值不一致！")
+    if head["left_out"]:
+        say(f"未计入：{sum(head['left_out'].values())} 行")
+        for reason, n in head["left_out"].items():
+            say(f"  {n:>8}  {reason}")
+    if first:
+        columns = first[0][0]
+        rows = [["" if v is None else _cell(v) if isinstance(v, (int, float)) else str(v) for v in line] for _, line in first]
+        widths = [max(_display_width(str(r[c])) for r in [columns, *rows]) for c in range(len(columns))]
+        say(f"前 {len(rows)} 行（--format csv 输出全部）：")
+        for r in [columns, *rows]:
+            say("  ".join(_pad(str(v), widths[c]) for c, v in enumerate(r)))
+    return 0
+
+
 def cmd_report(args) -> int:
     """The month's bulletin, rectification workbook and national package, from the warehouse alone."""
     from .reports import build_all
@@ -436,6 +481,12 @@ def parser() -> argparse.ArgumentParser:
     c = command("ledger", cmd_ledger, "every path found for a month and what became of it")
     c.add_argument("--month", required=True, help="YYYY-MM")
     c.add_argument("--format", choices=["json", "table"], default="table")
+    c = command("explain", cmd_explain, "the rows behind one indicator value: numerator, denominator, left out and why")
+    c.add_argument("id", help="indicator id, e.g. I24")
+    c.add_argument("--month", required=True, help="YYYY-MM")
+    c.add_argument("--scope", default="city", help="city, unit:CODE or district:CODE")
+    c.add_argument("--format", choices=["json", "table", "csv"], default="table")
+    c.add_argument("--limit", type=int, default=20, help="lines the table shows (csv and json show all)")
     c = command("report", cmd_report, "write a computed month's bulletin, rectification workbook and national package")
     c.add_argument("--month", required=True, help="YYYY-MM")
     c.add_argument("--out", required=True, help="folder to write into")

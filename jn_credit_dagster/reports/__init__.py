@@ -9,7 +9,7 @@ from pathlib import Path
 
 from jn_credit_dagster.lib import database, paths
 
-from . import bulletin, data, package, rectification
+from . import bulletin, data, explanations, package, rectification
 
 
 def out_dir(month: dt.date) -> Path:
@@ -18,10 +18,13 @@ def out_dir(month: dt.date) -> Path:
 
 
 def build_all(url: str, month: dt.date, out: Path, with_pdf: bool = True) -> dict:
-    """All three reports of the month into `out`; data.NotComputed when its indicators are missing."""
+    """All three reports of the month into `out`, with the explanation files of its red and yellow
+    indicators (out/explain/<ID>.csv); data.NotComputed when its indicators are missing."""
     with database.transaction(url) as cur:
         d = data.load(cur, month)
         national = package.build(cur, d, out)
     workbook = rectification.build(d, out)
-    bulletin_result = bulletin.build(d, out, workbook["path"].name, with_pdf=with_pdf)
-    return {"national_package": national, "rectification": workbook, "bulletin": bulletin_result}
+    explained = explanations.build(url, d, out)  # the bulletin links each red / yellow indicator to its lines
+    bulletin_result = bulletin.build(d, out, workbook["path"].name, with_pdf=with_pdf, explanations=explained)
+    return {"national_package": national, "rectification": workbook, "bulletin": bulletin_result,
+            "explanations": {"path": out / explanations.FOLDER, "files": explained}}

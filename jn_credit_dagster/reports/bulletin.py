@@ -41,7 +41,8 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def context(data: ReportData, workbook_name: str, chart_names: dict[str, str]) -> dict:
+def context(data: ReportData, workbook_name: str, chart_names: dict[str, str],
+            explanations: dict[str, Path] | None = None) -> dict:
     catalog = data.catalog
     rows = []
     for ind in catalog.indicators.values():
@@ -57,6 +58,8 @@ def context(data: ReportData, workbook_name: str, chart_names: dict[str, str]) -
             "responsible": data.responsible_text(ind),
             "holding": "、".join(f"{unit_name(u)}（{u}，{fmt(data.unit_rows[u][ind.id]['value'])}）" for u in holding),
             "missing_sql": "missing" in i["_evidence"], "error": "error" in i["_evidence"],
+            # the explanation file beside the bulletin, linked relatively so the folder can move
+            "explain": f"explain/{Path(explanations[ind.id]).name}" if ind.id in (explanations or {}) else None,
         })
     by_id = {r["id"]: r for r in rows}
     groups = []
@@ -97,12 +100,12 @@ def context(data: ReportData, workbook_name: str, chart_names: dict[str, str]) -
     }
 
 
-def build_html(data: ReportData, out_dir: Path, workbook_name: str) -> dict:
+def build_html(data: ReportData, out_dir: Path, workbook_name: str, explanations: dict[str, Path] | None = None) -> dict:
     """Write bulletin_<YYYY-MM>.html and its chart PNGs into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     names = {"trend": f"bulletin_{data.key}_trend.png", "groups": f"bulletin_{data.key}_groups.png"}
     charts.trend(data.history, out_dir / names["trend"])
-    ctx = context(data, workbook_name, names)
+    ctx = context(data, workbook_name, names, explanations)
     charts.groups([{"id": g["id"], "name": g["name"], "points": g["points"], "score": g["score"]}
                    for g in ctx["groups"]], out_dir / names["groups"])
     if "I03" in ctx["district_ids"]:
@@ -115,9 +118,11 @@ def build_html(data: ReportData, out_dir: Path, workbook_name: str) -> dict:
     return {"path": path, "charts": [out_dir / n for n in names.values()], "html": html}
 
 
-def build(data: ReportData, out_dir: Path, workbook_name: str, with_pdf: bool = True) -> dict:
-    """HTML, charts, PDF and the PNG of page 1; returns the paths with sizes and SHA-256s."""
-    done = build_html(data, out_dir, workbook_name)
+def build(data: ReportData, out_dir: Path, workbook_name: str, with_pdf: bool = True,
+          explanations: dict[str, Path] | None = None) -> dict:
+    """HTML, charts, PDF and the PNG of page 1; returns the paths with sizes and SHA-256s. `explanations`
+    (id → explain/<ID>.csv, reports/explanations.py): the warnings link to them."""
+    done = build_html(data, out_dir, workbook_name, explanations)
     files = [done["path"], *done["charts"]]
     if with_pdf:
         pdf_path = pdf.html_to_pdf(done["path"], out_dir / f"bulletin_{data.key}.pdf")

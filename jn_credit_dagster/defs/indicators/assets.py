@@ -29,6 +29,13 @@ def city_table(result: indicators.MonthIndicators) -> str:
     return markdown_table(["编号", "名称", "值", "分子", "分母", "得分", "满分", "状态", "备注"], rows)
 
 
+def explain_commands(result: indicators.MonthIndicators) -> str:
+    """The command that lists the rows behind each red or yellow data indicator of the month."""
+    lines = [f"- {i} {r.status}: `jn-credit explain {i} --month {result.month:%Y-%m} --format csv`"
+             for i, r in result.city.items() if r.source == "data" and r.status in ("red", "yellow")]
+    return "\n".join(lines) or "本月无红色、黄色数据指标。"
+
+
 def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
     catalog = load_catalog()
 
@@ -49,6 +56,7 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
         metadata={
             "dagster/table_name": "wh.indicator_results",
             "indicators": dg.MetadataValue.int(len(catalog.indicators)),
+            "explain": "jn-credit explain ID --month YYYY-MM [--scope city|unit:CODE|district:CODE] [--format json|table|csv]",
         },
     )
     @asset_failures
@@ -73,6 +81,7 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
             "missing_sql": ", ".join(result.missing) or "—",
             "sql_errors": dg.MetadataValue.json(result.errors),
             "city": dg.MetadataValue.md(city_table(result)),
+            "explain": dg.MetadataValue.md(explain_commands(result)),
         })
 
     return indicator_results

@@ -1,0 +1,108 @@
+-- Helpers of the explanation SQL (sql/indicators/explain/<id>.sql, `jn-credit explain`): the delivered
+-- rows an indicator leaves out, in the explanation's leading columns. The feed and its key columns are
+-- identifiers, quoted by format(%I); the months are bound values.
+SET LOCAL check_function_bodies = off;
+
+-- Quarantined rows of a feed delivered in the month folders first…last (the key as delivered, text).
+CREATE OR REPLACE FUNCTION wh.explain_quarantined(feed_id text, first_month date, last_month date, key_columns text[])
+RETURNS TABLE (feed text, unit text, month date, file_sha256 text, row_no integer, key text, reason text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT %L::text, q.unit, q.month, q.file_sha256, q.row_no, %s::text, '
+        '''quarantined: '' || array_to_string(q.reasons, '', '') FROM quarantine.%I q WHERE q.month BETWEEN $1 AND $2',
+        feed_id, coalesce((SELECT 'concat_ws(''|'', ' || string_agg(format('q.%I', c), ', ') || ')' FROM unnest(key_columns) c), 'NULL'),
+        feed_id)
+    USING first_month, last_month;
+END $$;
+
+-- Correct rows of a state feed delivered in M or before that are not in M's latest state (wh.<feed>):
+-- a later row of the same key replaced them (INDICATORS.md "Latest state").
+CREATE OR REPLACE FUNCTION wh.explain_superseded(feed_id text, m date, key_columns text[])
+RETURNS TABLE (feed text, unit text, month date, file_sha256 text, row_no integer, key text, reason text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT %L::text, r.unit, r.month, r.file_sha256, r.row_no, %s::text, '
+        '''superseded by a later row of the same key'' FROM raw.%I r WHERE r.month <= $1 AND NOT EXISTS ('
+        'SELECT 1 FROM wh.%I f WHERE f.as_of_month = $1 AND f.month = r.month AND f.unit = r.unit '
+        'AND f.file_sha256 = r.file_sha256 AND f.row_no = r.row_no)',
+        feed_id, coalesce((SELECT 'concat_ws(''|'', ' || string_agg(format('r.%I', c), ', ') || ')' FROM unnest(key_columns) c), 'NULL'),
+        feed_id, feed_id)
+    USING m;
+END $$;
+
+-- Rows (correct and quarantined) of a snapshot feed's deliveries in M's folder other than M's snapshot
+-- delivery (wh.snapshot_delivery): a later delivery of the month replaced them.
+CREATE OR REPLACE FUNCTION wh.explain_other_deliveries(feed_id text, m date, key_columns text[])
+RETURNS TABLE (feed text, unit text, month date, file_sha256 text, row_no integer, key text, reason text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    k text := coalesce((SELECT 'concat_ws(''|'', ' || string_agg(format('x.%I', c), ', ') || ')' FROM unnest(key_columns) c), 'NULL');
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'WITH s AS (SELECT * FROM wh.snapshot_delivery(%L, $1)), x AS ('
+        'SELECT unit, month, file_sha256, row_no, %s::text AS key FROM raw.%I x WHERE month = $1 '
+        'UNION ALL SELECT unit, month, file_sha256, row_no, %s::text FROM quarantine.%I x WHERE month = $1) '
+        'SELECT %L::text, x.unit, x.month, x.file_sha256, x.row_no, x.key, '
+        '''superseded: a later delivery of the month is the snapshot'' FROM x '
+        'WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.month = x.month AND s.unit = x.unit AND s.sha256 = x.file_sha256)',
+        feed_id, k, feed_id, k, feed_id, feed_id)
+    USING m;
+END $$;
+
+-- E(M) line by line: each row of M's registry snapshot delivery, `counted` for the first row of each
+-- USCC with 主体类型 企业 and 登记状态 存续 (wh.existing_enterprises), else the reason it is not; the
+-- delivery's quarantined rows and the month's other registry deliveries with theirs.
+CREATE OR REPLACE FUNCTION wh.explain_existing_enterprises(m date)
+RETURNS TABLE (unit text, month date, file_sha256 text, row_no integer, uscc text, district text,
+               subject_type text, registration_status text, counted boolean, reason text)
+LANGUAGE sql STABLE AS $$
+    WITH s AS (
+        SELECT r.*, row_number() OVER (PARTITION BY r.uscc, r.subject_type = '企业' AND r.registration_status = '存续'
+                                       ORDER BY r.row_no) AS nth
+        FROM wh.snapshot_delivery('registry', m) d
+        JOIN raw.registry r ON r.month = d.month AND r.unit = d.unit AND r.file_sha256 = d.sha256
+    )
+    SELECT s.unit, s.month, s.file_sha256, s.row_no, s.uscc, s.district, s.subject_type, s.registration_status,
+           s.subject_type = '企业' AND s.registration_status = '存续' AND s.nth = 1,
+           CASE WHEN s.subject_type IS DISTINCT FROM '企业' THEN 'not an enterprise (主体类型 ' || coalesce(s.subject_type, '') || ')'
+                WHEN s.registration_status IS DISTINCT FROM '存续' THEN '登记状态 ' || coalesce(s.registration_status, '') || ', not 存续'
+                WHEN s.nth > 1 THEN 'USCC already counted on an earlier row' ELSE '' END
+    FROM s
+    UNION ALL
+    SELECT q.unit, q.month, q.file_sha256, q.row_no, upper(trim(q.uscc)), nullif(trim(q.district), ''), q.subject_type,
+           q.registration_status, false, 'quarantined: ' || array_to_string(q.reasons, ', ')
+    FROM wh.snapshot_delivery('registry', m) d
+    JOIN quarantine.registry q ON q.month = d.month AND q.unit = d.unit AND q.file_sha256 = d.sha256
+    UNION ALL
+    SELECT o.unit, o.month, o.file_sha256, o.row_no, o.key, NULL, NULL, NULL, false, o.reason
+    FROM wh.explain_other_deliveries('registry', m, ARRAY['uscc']) o
+$$;
+
+-- I27–I30 explained (wh.negative_credit_events line by line): each latest-state credit_event row of the
+-- domain, 性质 not 正面, 是否主动处理 否, 事件日期 in the last 12 months counts; the other latest-state rows,
+-- replaced and quarantined credit_event rows are left out with the reason.
+CREATE OR REPLACE FUNCTION wh.explain_negative_credit_events(m date, window_start date, month_end date, event_domain text)
+RETURNS TABLE (in_numerator integer, in_denominator integer, weight numeric, reason text, feed text, unit text,
+               month date, file_sha256 text, row_no integer, key text, domain text, nature text,
+               handled_proactively text, event_date date)
+LANGUAGE sql STABLE AS $$
+    WITH j AS (
+        SELECT c.*, CASE WHEN c.domain IS DISTINCT FROM event_domain THEN '领域 ' || coalesce(c.domain, '') || ', not ' || event_domain
+                         WHEN c.nature IS NULL OR c.nature = '正面' THEN '性质 ' || coalesce(c.nature, '')
+                         WHEN c.handled_proactively IS DISTINCT FROM '否' THEN '是否主动处理 ' || coalesce(c.handled_proactively, '')
+                         WHEN c.event_date IS NULL OR c.event_date NOT BETWEEN window_start AND month_end
+                             THEN 'outside the window (事件日期)' END AS excluded
+        FROM wh.credit_event c WHERE c.as_of_month = m
+    )
+    SELECT (j.excluded IS NULL)::int, 0, 1::numeric, coalesce(j.excluded, ''), 'credit_event'::text, j.unit, j.month,
+           j.file_sha256, j.row_no, j.event_no, j.domain, j.nature, j.handled_proactively, j.event_date
+    FROM j
+    UNION ALL
+    SELECT 0, 0, 0, x.reason, x.feed, x.unit, x.month, x.file_sha256, x.row_no, x.key, NULL, NULL, NULL, NULL
+    FROM (SELECT * FROM wh.explain_superseded('credit_event', m, ARRAY['event_no'])
+          UNION ALL SELECT * FROM wh.explain_quarantined('credit_event', '0001-01-01', m, ARRAY['event_no'])) x
+$$;
+
+RESET check_function_bodies;
