@@ -16,6 +16,7 @@ from pathlib import Path
 from .lib import database, paths
 from .lib.failures import run_failure_reason, unreachable
 from .lib.inbox import parse_month
+from .lib.present import number
 from .lib.privacy import mask_url, scrub
 
 PID_TAG, HOST_TAG = "jn_credit/pid", "jn_credit/host"  # which process runs an in-process run
@@ -323,7 +324,6 @@ def cmd_indicators(args) -> int:
     import json
 
     from .lib import indicators
-    from .lib.present import number as _cell
     from .lib.status import STATUS_ZH
 
     month = parse_month(args.month)
@@ -339,8 +339,8 @@ def cmd_indicators(args) -> int:
     rows = []
     for i in doc["indicators"]:
         mark = "（缺 SQL）" if "missing" in evidence[i["id"]] else "（SQL 出错）" if "error" in evidence[i["id"]] else ""
-        rows.append([i["id"], i["name"], _cell(i["value"]), _cell(i["numerator"]), _cell(i["denominator"]),
-                     _cell(i["score"]), _cell(i["max_score"]), STATUS_ZH.get(i["status"], i["status"]) + mark])
+        rows.append([i["id"], i["name"], number(i["value"]), number(i["numerator"]), number(i["denominator"]),
+                     number(i["score"]), number(i["max_score"]), STATUS_ZH.get(i["status"], i["status"]) + mark])
     widths = [max(_display_width(str(r[c])) for r in [headers, *rows]) for c in range(len(headers))]
     numeric = {2, 3, 4, 5, 6}
     say(f"济宁市 {doc['month']} 城市信用监测预警指标（{doc['city']}）")
@@ -348,7 +348,7 @@ def cmd_indicators(args) -> int:
         say("  ".join(_pad(str(v), widths[c], right=c in numeric and r is not headers) for c, v in enumerate(r)))
     deductions = "；".join(f"{d['id']} {d['name']} {d['points']:g}" for d in doc["deductions"]) or "无"
     say(f"附加扣分：{deductions}")
-    say(f"总分：{_cell(doc['total_score'])}")
+    say(f"总分：{number(doc['total_score'])}")
     missing = [evidence[i]["missing"] for i in evidence if "missing" in evidence[i]]
     if missing:
         say(f"未计算（缺少 SQL 文件，按无数据处理）：{len(missing)} 项 — {', '.join(missing)}")
@@ -384,10 +384,10 @@ def _explain(args) -> int:
             explain.write_json(cur.connection, head, ind, month, scope, sys.stdout)
             return 0
         first = list(explain.lines(cur.connection, ind, month, scope, limit=args.limit))
-    say(f"{head['indicator']} {head['name']} · {head['month']} · {head['scope']} · 值 {_cell(head['value'])} "
+    say(f"{head['indicator']} {head['name']} · {head['month']} · {head['scope']} · 值 {number(head['value'])} "
         f"（{head['status']}）")
-    say(f"分子 {_cell(head['numerator'])}：{head['numerator_lines']} 行，Σ weight = {_cell(head['numerator_sum'])}")
-    say(f"分母 {_cell(head['denominator'])}：{head['denominator_lines']} 行，Σ weight = {_cell(head['denominator_sum'])}")
+    say(f"分子 {number(head['numerator'])}：{head['numerator_lines']} 行，Σ weight = {number(head['numerator_sum'])}")
+    say(f"分母 {number(head['denominator'])}：{head['denominator_lines']} 行，Σ weight = {number(head['denominator_sum'])}")
     say("与存储值一致" if head["adds_up"] else "与存储值不一致！")
     if head["left_out"]:
         say(f"未计入：{sum(head['left_out'].values())} 行")
@@ -395,7 +395,7 @@ def _explain(args) -> int:
             say(f"  {n:>8}  {reason}")
     if first:
         columns = first[0][0]
-        rows = [["" if v is None else _cell(v) if isinstance(v, (int, float)) else str(v) for v in line] for _, line in first]
+        rows = [["" if v is None else number(v) if isinstance(v, (int, float)) else str(v) for v in line] for _, line in first]
         widths = [max(_display_width(str(r[c])) for r in [columns, *rows]) for c in range(len(columns))]
         say(f"前 {len(rows)} 行（--format csv 输出全部）：")
         for r in [columns, *rows]:

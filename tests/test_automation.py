@@ -14,8 +14,9 @@ from jn_credit_dagster.defs.automation.schedules import monthly_final_schedule, 
 from jn_credit_dagster.defs.automation.sensors import (KEEP_MONTHS, deadline_sensor, inbox_sensor,
                                                        run_failure_alert_sensor, write_cursor)
 from jn_credit_dagster.definitions import defs
+from jn_credit_dagster.defs.jobs import REFRESH_JOB
 from jn_credit_dagster.ingest import INBOX_KEY
-from jn_credit_dagster.lib import deliveries_due
+from jn_credit_dagster.lib import deliveries_due, paths
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import Alerts, Inbox, Warehouse
 
@@ -46,7 +47,7 @@ def _tick(schedule, when, instance, definitions):
 def test_nightly_refresh_is_the_current_month_in_shanghai(instance, definitions):
     schedule = definitions.resolve_schedule_def("nightly_refresh")
     assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "Asia/Shanghai"
-    assert schedule.job_name == "monthly_refresh"
+    assert schedule.job_name == REFRESH_JOB
     # 2020-08-31 18:00 UTC is 02:00 on 1 September in Jining: the new month
     (request,) = _tick(schedule, dt.datetime(2020, 8, 31, 18, 0, tzinfo=dt.timezone.utc), instance, definitions)
     assert request.partition_key == "2020-09"
@@ -62,12 +63,42 @@ def test_monthly_final_runs_on_the_26th_for_the_closed_month(instance, definitio
     assert request.partition_key == "2020-08" and request.run_key == "final:2020-08"
     assert {k: v for k, v in request.tags.items() if not k.startswith("dagster/")} == {
         "month": "2020-08", "trigger": "monthly_schedule", "final": "true"}
-    job = definitions.resolve_job_def("monthly_refresh")
+    job = definitions.resolve_job_def(schedule.job_name)
     assert set(job.asset_layer.executable_asset_keys) == set(definitions.resolve_asset_graph().get_all_asset_keys())
 
 
-def test_schedule_factories_match_the_definitions():
-    assert nightly_refresh_schedule().name == "nightly_refresh" and monthly_final_schedule().name == "monthly_final"
+def _report_keys(definitions) -> set:
+    graph = definitions.resolve_asset_graph()
+    return {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "reports"}
+
+
+def test_the_nightly_job_holds_no_report_and_the_final_every_one(definitions):
+    """Per cadence: at night the warehouse (inbox → indicators, checks included), on the 26th the reports too."""
+    graph = definitions.resolve_asset_graph()
+    reports = _report_keys(definitions)
+    assert {"reports/bulletin", "reports/rectification", "reports/national_package"} <= {
+        k.to_user_string() for k in reports}
+    nightly = definitions.resolve_job_def(nightly_refresh_schedule().job_name)
+    final = definitions.resolve_job_def(monthly_final_schedule().job_name)
+    assert set(nightly.asset_layer.executable_asset_keys) == set(graph.get_all_asset_keys()) - reports
+    assert set(final.asset_layer.executable_asset_keys) >= reports
+    assert {c.asset_key for c in nightly.asset_layer.asset_graph.asset_check_keys} >= {INBOX_KEY}
+
+
+def test_a_nightly_run_never_prints_a_pdf(db, deliver, inbox, instance, definitions, tmp_path):
+    """The nightly schedule's run of a month with data, in process: indicators materialize, no report does,
+    and no file is written under the reports folder (no Chromium)."""
+    deliver("amr", "2020-08", "penalty.20200820.csv", [PENALTY])
+    (request,) = _tick(definitions.resolve_schedule_def("nightly_refresh"),
+                       dt.datetime(2020, 8, 20, 2, 0, tzinfo=SHANGHAI), instance, definitions)
+    job = definitions.resolve_job_def(nightly_refresh_schedule().job_name)
+    result = job.execute_in_process(partition_key=request.partition_key, instance=instance, tags=request.tags,
+                                    resources={"inbox": Inbox(path=str(inbox)), "warehouse": Warehouse()},
+                                    raise_on_error=False)
+    assert result.success
+    done = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["indicators", "results"]) in done and not done & _report_keys(definitions)
+    assert not list((paths.home() / "reports").rglob("*.pdf"))
 
 
 # --- the inbox sensor ----------------------------------------------------------------------------------
@@ -83,8 +114,11 @@ def test_a_new_file_is_one_run_and_the_same_file_again_none(db, deliver, inbox, 
     deliver("amr", "2020-08", "penalty.20200820.csv", [PENALTY])
     first = _evaluate_inbox(instance, definitions, inbox)
     (request,) = first.run_requests
-    assert request.partition_key == "2020-08" and request.job_name in (None, "monthly_refresh")
+    assert request.partition_key == "2020-08" and request.job_name in (None, REFRESH_JOB)
     assert request.tags["trigger"] == "inbox_sensor" and request.tags["month"] == "2020-08"
+    # what changed and what reads it: the feed, the subjects it names, the indicators; no other feed, no report
+    assert {k.to_user_string() for k in request.asset_selection} == {
+        "ingest/inbox", "raw/penalty", "wh/subjects", "indicators/results"}
     assert request.tags["feeds"] == "penalty" and request.run_key.startswith("inbox:2020-08:")
     assert len(first.cursor) < 200 and "2020-08" in json.loads(first.cursor)["months"]
 
@@ -132,11 +166,22 @@ def test_the_cursor_stays_bounded():
 
 
 def test_the_requested_run_launches_on_the_definitions(db, deliver, inbox, instance, definitions):
-    """The request is a valid run of monthly_refresh for that partition (what the daemon submits)."""
-    deliver("amr", "2020-08", "penalty.20200820.csv", [PENALTY])
+    """The request runs as the daemon would submit it: the refresh job narrowed to its selection, for its
+    partition; a state feed's file selects its latest state too, and the checks of what it selects."""
+    deliver("court", "2020-08", "blacklist.20200820.csv", [{"x": "1"}])
     (request,) = _evaluate_inbox(instance, definitions, inbox).run_requests
-    job = definitions.resolve_job_def("monthly_refresh")
+    job = definitions.resolve_job_def(REFRESH_JOB)
     assert request.partition_key in job.partitions_def.get_partition_keys(current_time=NOW)
+    subset = job.get_subset(asset_selection=set(request.asset_selection))
+    assert set(subset.asset_layer.executable_asset_keys) == set(request.asset_selection)
+    assert {k.to_user_string() for k in request.asset_selection} == {
+        "ingest/inbox", "raw/blacklist", "wh/blacklist", "wh/subjects", "indicators/results"}
+    result = subset.execute_in_process(partition_key=request.partition_key, instance=instance, tags=request.tags,
+                                       resources={"inbox": Inbox(path=str(inbox)), "warehouse": Warehouse()},
+                                       raise_on_error=False)
+    done = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"ingest/inbox", "raw/blacklist", "wh/blacklist", "wh/subjects"} <= done
+    assert {e.check_name for e in result.get_asset_check_evaluations()} >= {"expectations", "file_contract"}
 
 
 # --- the deadline sensor -------------------------------------------------------------------------------
@@ -296,10 +341,16 @@ def test_deploy_dagster_yaml_is_a_working_postgres_instance(database_url, tmp_pa
 
 
 def test_every_step_writing_the_warehouse_retries_and_shares_the_pool(definitions):
-    """Generic over the definitions: assets added later that use the warehouse must do the same."""
-    writers = [a for a in definitions.resolve_asset_graph().assets_defs
-               if a.keys and "warehouse" in a.required_resource_keys]  # assets, not the (reading) checks
-    assert writers
+    """Generic over the definitions: assets added later that use the warehouse must do the same. The reports
+    only read it (then write files, the PDF by Chromium): they hold no warehouse slot."""
+    users = [a for a in definitions.resolve_asset_graph().assets_defs
+             if a.keys and "warehouse" in a.required_resource_keys]  # assets, not the (reading) checks
+    reports = [a for a in users if {a.group_names_by_key[k] for k in a.keys} == {"reports"}]
+    writers = [a for a in users if a not in reports]
+    assert writers and reports
+    for assets_def in reports:
+        assert assets_def.op.pool is None, assets_def.keys
+        assert assets_def.op.retry_policy is not None, assets_def.keys
     for assets_def in writers:
         assert assets_def.op.pool == "warehouse", assets_def.keys
         assert assets_def.op.retry_policy is not None and assets_def.op.retry_policy.max_retries >= 1, assets_def.keys

@@ -11,6 +11,8 @@ import yaml
 
 from jn_credit_dagster.lib import catalog
 from jn_credit_dagster.lib.catalog import IDS, load_catalog, parse_catalog, score, status
+from jn_credit_dagster.lib.specs import load_specs
+from jn_credit_dagster.lib.sql_reads import sql_reads
 
 CONTRACT = Path(__file__).parents[2] / "shared" / "INDICATORS.md"
 # INDICATORS.md's words for the responsible units that are not one unit code
@@ -184,7 +186,65 @@ def test_wrong_group_sum_is_a_clear_error(tmp_path):
     (lambda doc: _indicator(doc, "I03").update(source="guess"), r"I03: source 'guess' not in"),
     (lambda doc: _indicator(doc, "I03").update(unit="percent"), r"I03: unit 'percent' not in"),
     (lambda doc: _indicator(doc, "I03").pop("name"), r"malformed catalog"),
+    (lambda doc: _indicator(doc, "I10").pop("reads"), r"I10: reads: none declared"),
+    (lambda doc: _indicator(doc, "I10").update(reads={"raw.nothing": "month"}), r"I10: reads 'raw.nothing': not raw"),
+    (lambda doc: _indicator(doc, "I10").update(reads={"wh.license": "month"}), r"I10: reads 'wh.license'"),  # an event feed
+    (lambda doc: _indicator(doc, "I04").update(reads={"wh.calendar": "month"}), r"I04: reads wh.calendar: a reference"),
+    (lambda doc: _indicator(doc, "I10").update(reads={"wh.uscc_issue": "forever"}), r"window 'forever' is not"),
+    (lambda doc: _indicator(doc, "D1").update(reads={"raw.self_report": "month"}), r"D1: reads: a deduction reads"),
 ])
 def test_broken_catalogs_are_rejected(tmp_path, change, message):
     with pytest.raises(ValueError, match=message):
         parse_catalog(_broken(tmp_path, change))
+
+
+# --- lineage: the catalog's `reads:` against the SQL --------------------------------------------------
+
+def test_every_data_indicator_reads_what_its_sql_names():
+    """The tables (and the months, where the SQL text says) each SQL file reads, the warehouse functions it
+    calls expanded (lib/sql_reads.py), are exactly the catalog's `reads:`."""
+    problems = []
+    for ind in load_catalog().data_indicators:
+        named = sql_reads((catalog.paths.PROJECT_ROOT / ind.sql).read_text(encoding="utf-8"))
+        declared = ind.read_windows
+        if set(named) != set(declared):
+            problems.append(f"{ind.id}: SQL reads {sorted(set(named) - set(declared))} not declared, "
+                            f"declares {sorted(set(declared) - set(named))} the SQL does not read")
+        problems += [f"{ind.id}: {t} read {named[t]} by the SQL, declared {declared[t]}"
+                     for t in set(named) & set(declared) if named[t] is not None and named[t] != declared[t]]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_sql_reader_sees_windows_and_functions():
+    text = """-- raw.ignored in a comment
+        WITH a AS (SELECT * FROM raw.penalty WHERE month <= %(month)s),
+             b AS (SELECT * FROM quarantine.penalty WHERE month = %(month)s AND x IN (SELECT 1))
+        SELECT wh.snapshot_file('registry', %(month)s), * FROM wh.blacklist b JOIN wh.xyd_loan_share(%(month)s) x
+        WHERE b.as_of_month = %(month)s"""
+    assert sql_reads(text) == {"raw.penalty": "to_date", "quarantine.penalty": "month", "raw.registry": "to_date",
+                               "wh.blacklist": None, "raw.xyd_loan": "to_date", "wh.city_stats": "month"}
+    with pytest.raises(ValueError, match="wh.mystery"):
+        sql_reads("SELECT * FROM wh.mystery(%(month)s)")
+
+
+def test_i39_reads_every_feeds_quarantine():
+    """I39's quarantine tables come from the feed specs (`quarantine.*`), so a new feed is counted."""
+    reads = load_catalog()["I39"].read_windows
+    assert reads == {f"quarantine.{feed}": "month" for feed in load_specs()}
+
+
+def test_feed_indicator_map_comes_from_the_reads():
+    cat = load_catalog()
+    feeds = cat.feed_indicators()
+    for ind in cat.indicators.values():
+        for table, _ in ind.reads:
+            if table.startswith(("raw.", "wh.")) and catalog.table_feed(table):
+                assert ind.id in feeds[catalog.table_feed(table)], (ind.id, table)
+    assert set(feeds) <= set(load_specs())
+    assert "I39" not in feeds["penalty"] and "I03" in cat.quarantine_readers()["penalty"]
+
+
+def test_widest_window():
+    assert catalog.widest("month", "to_date") == "to_date"
+    assert catalog.widest("last_3_months", "month") == "last_3_months"
+    assert catalog.widest("last_3_months", "last_12_months") == "last_12_months"

@@ -17,6 +17,7 @@ import yaml
 
 from . import paths
 from .city import UNITS
+from .specs import load_specs
 from .status import GREEN, NA, RED, YELLOW
 
 CATALOG = paths.PROJECT_ROOT / "assets" / "indicators.yaml"
@@ -30,6 +31,13 @@ FIRST_LEVEL = {"信用制度和基础建设": 20, "营商环境": 21, "信用监
 TOTAL_POINTS = 100
 # The kinds whose f needs a reference value (ref) or a tolerance (tol); the others take neither.
 NEEDS = {"higher_better": "ref", "count": "ref", "lower_better": "tol"}
+# The months a `reads:` entry reads of a partitioned table (assets/indicators.yaml "reads"); `whole` is an
+# unpartitioned reference table.
+MONTH, TO_DATE, WHOLE = "month", "to_date", "whole"
+LAST_MONTHS = re.compile(r"last_(\d+)_months")
+REFERENCE_TABLES = ("wh.calendar", "wh.units", "wh.districts")
+SUBJECTS_TABLE = "wh.subjects"
+EVERY_QUARANTINE = "quarantine.*"
 # Points may be split in fractions by the office; sums are compared up to float noise.
 _EPS = 1e-9
 
@@ -65,6 +73,11 @@ class Indicator:
     tol: float | None = None
     sql: str | None = None
     months: int = 1  # deductions: the months one 是 deducts in, M included
+    reads: tuple[tuple[str, str], ...] = ()  # (table, window), `quarantine.*` expanded
+
+    @property
+    def read_windows(self) -> dict[str, str]:
+        return dict(self.reads)
 
     @property
     def is_deduction(self) -> bool:
@@ -92,6 +105,95 @@ class Catalog:
     def data_indicators(self) -> list[Indicator]:
         return [i for i in self.indicators.values() if i.source == "data"]
 
+    def reads(self) -> dict[str, str]:
+        """table → the widest window any indicator reads it with (what the indicators asset depends on)."""
+        found: dict[str, str] = {}
+        for ind in self.indicators.values():
+            for table, window in ind.reads:
+                found[table] = widest(found[table], window) if table in found else window
+        return found
+
+    def feed_indicators(self) -> dict[str, tuple[str, ...]]:
+        """feed → the indicators computed from its correct rows (its raw or latest-state table; wh.subjects
+        counts as the registry, whose snapshot gives a subject its district): a late or missing
+        delivery of the feed holds them back."""
+        out: dict[str, list[str]] = {}
+        for ind in self.indicators.values():
+            for table, _ in ind.reads:
+                feed = None if table.startswith("quarantine.") else table_feed(table)
+                if feed is not None and ind.id not in out.setdefault(feed, []):
+                    out[feed].append(ind.id)
+        return {feed: tuple(ids) for feed, ids in sorted(out.items())}
+
+    def quarantine_readers(self) -> dict[str, tuple[str, ...]]:
+        """feed → the indicators that count its quarantined rows (I03 and I39 today)."""
+        out: dict[str, list[str]] = {}
+        for ind in self.indicators.values():
+            for table, _ in ind.reads:
+                if table.startswith("quarantine."):
+                    out.setdefault(table.split(".", 1)[1], []).append(ind.id)
+        return {feed: tuple(ids) for feed, ids in sorted(out.items())}
+
+
+def window_months(window: str) -> int | None:
+    """How many months up to M a window reads: 1 for `month`, N for last_N_months, None for to_date/whole."""
+    if window == MONTH:
+        return 1
+    m = LAST_MONTHS.fullmatch(window)
+    return int(m.group(1)) if m else None
+
+
+def widest(a: str, b: str) -> str:
+    """The window covering both (to_date covers any last_N_months, which covers month)."""
+    rank = {WHOLE: 10**9, TO_DATE: 10**8}
+    return a if rank.get(a, window_months(a) or 0) >= rank.get(b, window_months(b) or 0) else b
+
+
+def table_feed(table: str) -> str | None:
+    """The feed whose asset writes a table: raw.<feed>, quarantine.<feed>, wh.<state feed>; the
+    registry for wh.subjects; None for a reference table."""
+    schema, name = table.split(".", 1)
+    if table == SUBJECTS_TABLE:
+        return "registry"
+    if schema in ("raw", "quarantine") or (schema == "wh" and table not in REFERENCE_TABLES):
+        return name
+    return None
+
+
+def _reads(raw: Any) -> tuple[tuple[str, str], ...]:
+    """The `reads:` mapping as (table, window) pairs, `quarantine.*` spelled out for every feed."""
+    pairs = []
+    for table, window in (raw or {}).items():
+        if str(table) == EVERY_QUARANTINE:
+            pairs += [(f"quarantine.{feed}", str(window)) for feed in load_specs()]
+        else:
+            pairs.append((str(table), str(window)))
+    return tuple(pairs)
+
+
+def _check_reads(ind: Indicator) -> list[str]:
+    """Every table is one an asset writes, with a window its partitioning allows."""
+    problems, where = [], f"indicator {ind.id}: reads"
+    specs = load_specs()
+    if not ind.reads:
+        return [f"{where}: none declared (every indicator names the tables it is computed from)"]
+    for table, window in ind.reads:
+        schema, _, name = table.partition(".")
+        known = (schema in ("raw", "quarantine") and name in specs) or table in REFERENCE_TABLES \
+            or table == SUBJECTS_TABLE or (schema == "wh" and name in specs and specs[name].kind == "state")
+        if not known:
+            problems.append(f"{where} {table!r}: not raw.<feed>, quarantine.<feed>, wh.<state feed>, "
+                            f"{SUBJECTS_TABLE} or one of {', '.join(REFERENCE_TABLES)}")
+        if table in REFERENCE_TABLES:
+            if window != WHOLE:
+                problems.append(f"{where} {table}: a reference table is read {WHOLE}, not {window!r}")
+        elif window not in (MONTH, TO_DATE) and not (LAST_MONTHS.fullmatch(window) and window_months(window) > 1):
+            problems.append(f"{where} {table}: window {window!r} is not {MONTH}, {TO_DATE} or last_N_months (N ≥ 2)")
+    if ind.is_deduction and dict(ind.reads).get("raw.self_report") not in (
+            MONTH if ind.months == 1 else f"last_{ind.months}_months",):
+        problems.append(f"{where}: a deduction reads raw.self_report over its {ind.months} month(s)")
+    return problems
+
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
@@ -112,6 +214,7 @@ def _indicator(raw: dict, default: Thresholds) -> Indicator:
         description=str(raw["description"]), thresholds=_thresholds(raw.get("status"), default),
         ref=_number(raw.get("ref")), tol=_number(raw.get("tol")),
         sql=None if raw.get("sql") is None else str(raw["sql"]), months=int(raw.get("months", 1)),
+        reads=_reads(raw.get("reads")),
     )
 
 
@@ -146,6 +249,7 @@ def _check_indicator(ind: Indicator, groups: dict[str, Group], symbolic: set[str
         problems.append(f"{where}: a data indicator names its SQL file (sql/….sql), got {ind.sql!r}")
     if ind.source == "self_report" and ind.sql is not None:
         problems.append(f"{where}: a self-report indicator has no SQL")
+    problems += _check_reads(ind)
     t = ind.thresholds
     if not 0 <= t.yellow <= t.green <= 1:
         problems.append(f"{where}: status thresholds need 0 ≤ yellow ≤ green ≤ 1, got {t}")

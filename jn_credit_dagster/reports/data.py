@@ -29,23 +29,7 @@ class NotComputed(RuntimeError):
     """The month's indicators are not in the warehouse."""
 
 
-# Which indicators a feed feeds (INDICATORS.md "The catalog"): a late or missing delivery holds them back.
-FEED_INDICATORS: dict[str, tuple[str, ...]] = {
-    "registry": ("I06", "I07", "I09", "I12", "I17", "I20", "I24"),
-    "uscc_issue": ("I10",),
-    "water_bill": ("I06", "I07"), "power_bill": ("I06", "I07"), "gas_bill": ("I06", "I07"),
-    "logistics": ("I06", "I07"),
-    "xyd_registration": ("I12",),
-    "xyd_loan": ("I06", "I13", "I14"),
-    "objection": ("I35", "I36"),
-    "repair": ("I34",),
-    "credit_event": ("I27", "I28", "I29", "I30", "I31"),
-    "arrears": ("I16",),
-    "service_item": ("I19",),
-    "blacklist": ("I06", "I24", "I25"),
-    "license": ("I03", "I04", "I06", "I35", "I39"),
-    "penalty": ("I03", "I04", "I06", "I35", "I39"),
-}
+
 # A ledger entry with a unit, feed and month came from a correctly named file in a known feed's folder:
 # a delivery in INDICATORS.md's sense, whatever its content (that is the checks' business).
 NOT_A_DELIVERY = ("bad_name", "unknown_feed", "unknown_unit", "unit_not_allowed", "not_a_file", "outside_inbox",
@@ -168,6 +152,17 @@ class ReportData:
         return "、".join(names)
 
     @property
+    def feed_indicators(self) -> dict[str, tuple[str, ...]]:
+        """feed → the indicators computed from its rows (the catalog's `reads:`): a late or missing
+        delivery holds them back."""
+        return self.catalog.feed_indicators()
+
+    @property
+    def quarantine_indicators(self) -> dict[str, tuple[str, ...]]:
+        """feed → the indicators that count its quarantined rows (the catalog's `reads:`)."""
+        return self.catalog.quarantine_readers()
+
+    @property
     def source_fingerprint(self) -> str:
         """SHA-256 over the sorted SHA-256s of the ledger files the reports were built from."""
         return hashlib.sha256("\n".join(sorted(f["sha256"] for f in self.ledger if f["sha256"])).encode()).hexdigest()
@@ -288,11 +283,10 @@ def load(cur, month: dt.date, catalog: Catalog | None = None) -> ReportData:
     for u in units.values():
         held = set()
         for d in u.late + u.missing:
-            held.update(FEED_INDICATORS.get(d.feed, ()))
+            held.update(data.feed_indicators.get(d.feed, ()))
         held.update(i["id"] for i in u.below_target)
-        feeds_with_rows = {q.feed for q in u.quarantined}
-        for f in feeds_with_rows:
-            held.update(i for i in FEED_INDICATORS.get(f, ()) if i in ("I03", "I39"))
+        for f in {q.feed for q in u.quarantined}:
+            held.update(data.quarantine_indicators.get(f, ()))
         order = {i: n for n, i in enumerate(catalog.indicators)}
         u.held_back = sorted(held, key=lambda i: order.get(i, 999))
     data.units = dict(sorted(units.items(), key=lambda kv: (kv[0] not in DUE, list(UNITS).index(kv[0])

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from jn_credit_dagster.lib import database, explain
 
-from .data import BELOW_TARGET, ReportData
+from jn_credit_dagster.lib.status import BELOW_TARGET
+
+from .data import ReportData
 
 FOLDER = "explain"
 

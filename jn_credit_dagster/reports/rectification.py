@@ -23,7 +23,7 @@ from jn_credit_dagster.lib.privacy import scrub
 from jn_credit_dagster.lib.present import number as fmt
 from jn_credit_dagster.lib.status import STATUS_ZH
 
-from .data import FEED_INDICATORS, ReportData
+from .data import ReportData
 
 HEADER = ["序号", "类别", "数据 / 指标", "说明", "原因", "影响指标", "整改期限"]
 SUMMARY_HEADER = ["单位代码", "单位名称", "缺报", "迟报", "隔离行", "未达标指标", "整改期限"]
@@ -37,13 +37,13 @@ def items(data: ReportData, unit) -> list[list]:
     out = []
     for d in unit.missing:
         out.append(["缺报", d.feed, f"{data.key} 应于 {data.month:%Y-%m}-25 前报送，未收到", "missing",
-                    "、".join(FEED_INDICATORS.get(d.feed, ())), due_by])
+                    "、".join(data.feed_indicators.get(d.feed, ())), due_by])
     for d in unit.late:
         out.append(["迟报", d.feed, f"首次报送 {d.delivered.isoformat()}，晚于 {data.month:%Y-%m}-25", "late",
-                    "、".join(FEED_INDICATORS.get(d.feed, ())), due_by])
+                    "、".join(data.feed_indicators.get(d.feed, ())), due_by])
     for q in unit.quarantined:
         out.append(["隔离行", f"{q.feed} 文件 {q.file_sha256[:12]} 第 {q.row_no} 行", q.text[:2000],
-                    "；".join(q.reasons), "I03" if q.feed in ("license", "penalty") else "", due_by])
+                    "；".join(q.reasons), "、".join(data.quarantine_indicators.get(q.feed, ())), due_by])
     for i in unit.below_target:
         out.append(["未达标指标", f"{i['id']} {i['name']}",
                     f"{i['scope']}：值 {fmt(i['value'])}，得分 {fmt(i['score'])}/{fmt(i['max_score'])}",

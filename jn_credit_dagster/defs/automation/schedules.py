@@ -1,8 +1,8 @@
 """Schedules (Asia/Shanghai): the nightly refresh of the current month and the final run of the
 month after its deliveries closed on the 25th.
 
-Both target `monthly_refresh` (every asset of the partition), so groups added later — warehouse,
-indicators, reports — are refreshed and finalised with no change here. Both are idempotent: a
+The nightly runs `warehouse_refresh` (every asset of the partition but the reports: no PDF at night);
+the final runs `monthly_refresh` (every asset, the reports included). Both are idempotent: a
 partition is rebuilt atomically from the inbox, and the run key of a tick is fixed, so a tick
 evaluated twice launches one run.
 """
@@ -14,12 +14,12 @@ import datetime as dt
 import dagster as dg
 
 from jn_credit_dagster import partitions
+from jn_credit_dagster.defs.jobs import FINAL_JOB, REFRESH_JOB
 from jn_credit_dagster.lib import city
 from jn_credit_dagster.lib.deliveries_due import DUE_DAY
 
 SHANGHAI = city.TIMEZONE
 TIMEZONE = city.TIMEZONE_NAME
-REFRESH_JOB = "monthly_refresh"
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 every day
 FINAL_CRON = f"0 6 {DUE_DAY + 1} * *"  # 06:00 on the 26th, after that night's refresh
 
@@ -45,8 +45,8 @@ def nightly_refresh_schedule() -> dg.ScheduleDefinition:
         execution_timezone=TIMEZONE,
         job_name=REFRESH_JOB,
         default_status=default_status(),
-        description="Every night at 02:00 (Asia/Shanghai): every asset of the current month, whose "
-                    "deliveries are still coming in.",
+        description="Every night at 02:00 (Asia/Shanghai): the current month, whose deliveries are still "
+                    "coming in, from the inbox to its indicators (no reports).",
         tags={"trigger": "nightly_schedule"},
     )
     def _nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
@@ -63,7 +63,7 @@ def monthly_final_schedule() -> dg.ScheduleDefinition:
         name="monthly_final",
         cron_schedule=FINAL_CRON,
         execution_timezone=TIMEZONE,
-        job_name=REFRESH_JOB,
+        job_name=FINAL_JOB,
         default_status=default_status(),
         description=f"On the {DUE_DAY + 1}th at 06:00 (Asia/Shanghai): the month whose deliveries closed on "
                     f"the {DUE_DAY}th, every asset including its reports, tagged final.",

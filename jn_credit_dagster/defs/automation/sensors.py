@@ -1,8 +1,9 @@
 """Sensors: new files in the inbox, the deadline of the 25th, failed runs.
 
 - `inbox_sensor` hashes every file of the inbox's month folders (SHA-256 of the content; the file's
-  mtime is never the test of change) and requests one `monthly_refresh` run per month that has files
-  it has not requested before. Requested hashes live in the cursor (JSON, per month, the most recent
+  mtime is never the test of change) and requests one `warehouse_refresh` run per month that has files
+  it has not requested before, selecting the inbox scan, the feeds of those files and every asset
+  downstream of them (no reports: they wait for the final of the 26th). Requested hashes live in the cursor (JSON, per month, the most recent
   KEEP_MONTHS months); a file already in `ingest.ledger` (e.g. loaded by `jn-credit run`) counts as
   known too. The run key is derived from the files' hashes, so Dagster itself never launches the
   same request twice.
@@ -27,7 +28,8 @@ from pathlib import Path
 import dagster as dg
 
 from jn_credit_dagster import partitions
-from jn_credit_dagster.ingest import INBOX_KEY
+from jn_credit_dagster.defs.jobs import REFRESH_JOB, refresh_selection
+from jn_credit_dagster.ingest import INBOX_KEY, feed_key
 from jn_credit_dagster.lib import city, deliveries_due
 from jn_credit_dagster.lib.city import UNITS
 from jn_credit_dagster.lib.inbox import scan
@@ -36,7 +38,7 @@ from jn_credit_dagster.lib.readers import fingerprint
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import Alerts, Inbox, Warehouse
 
-from .schedules import REFRESH_JOB, SHANGHAI, run_tags
+from .schedules import SHANGHAI, run_tags
 
 WILL_RETRY_TAG = "dagster/will_retry"  # set by the daemon on a failed run it is going to retry
 KEEP_MONTHS = 36  # months of requested hashes the inbox sensor's cursor keeps; older ones: the ledger
@@ -103,9 +105,18 @@ def _in_ledger(warehouse: Warehouse, hashes: set[str], log) -> set[tuple[str, st
         return set()
 
 
+def changed_selection(feeds: list[str], asset_graph) -> list[dg.AssetKey]:
+    """The inbox scan (a new file may be a bad name it rejects), the changed feeds and everything
+    downstream of them that the refresh job holds (the reports are not in it)."""
+    known = [feed_key(f) for f in feeds if f in load_specs()]
+    selection = dg.AssetSelection.assets(INBOX_KEY) | dg.AssetSelection.assets(*known).downstream()
+    return sorted((selection & refresh_selection()).resolve(asset_graph), key=lambda k: k.to_user_string())
+
+
 def inbox_run_requests(root: Path, cursor: str | None, warehouse: Warehouse, now: dt.datetime,
-                       settle_seconds: float, log) -> tuple[list[dg.RunRequest], str]:
-    """The work of one tick: run requests for months with new content, and the next cursor."""
+                       settle_seconds: float, log, asset_graph=None) -> tuple[list[dg.RunRequest], str]:
+    """The work of one tick: run requests for months with new content, and the next cursor. With the
+    asset graph, each request selects what the new files change (else the whole refresh job)."""
     known = read_cursor(cursor)
     valid = set(partitions.monthly().get_partition_keys(current_time=now))
     found: dict[str, dict[str, str]] = {}  # month -> {relative path: sha256} of files not requested before
@@ -142,6 +153,7 @@ def inbox_run_requests(root: Path, cursor: str | None, warehouse: Warehouse, now
         feeds = sorted({rel.rsplit("/", 1)[-1].split(".", 1)[0] for rel in new})
         requests.append(dg.RunRequest(
             run_key=f"inbox:{month}:{digest}", partition_key=month,
+            asset_selection=changed_selection(feeds, asset_graph) if asset_graph is not None else None,
             tags=run_tags(month, "inbox_sensor", files=str(len(new)), feeds=",".join(feeds)[:200])))
         log.info(f"{month}: {len(new)} new or changed files ({', '.join(sorted(new)[:5])}"
                  f"{' …' if len(new) > 5 else ''}) → run {REFRESH_JOB}")
@@ -155,12 +167,13 @@ def inbox_sensor(clock: Clock | None = None, settle_seconds: float | None = None
         minimum_interval_seconds=60,
         default_status=_status(),
         description="New or changed files in inbox/<unit>/<YYYY-MM>/ (by SHA-256 of the content) → one "
-                    f"{REFRESH_JOB} run of that month, tagged trigger=inbox_sensor; never twice for one file.",
+                    f"{REFRESH_JOB} run of that month (the inbox scan, the changed feeds and what reads them), "
+                    "tagged trigger=inbox_sensor; never twice for one file.",
     )
     def _inbox(context: dg.SensorEvaluationContext, inbox: Inbox, warehouse: Warehouse) -> dg.SensorResult:
         settle = settle_seconds if settle_seconds is not None else float(os.environ.get(SETTLE_ENV, "0") or 0)
         requests, cursor = inbox_run_requests(inbox.root(), context.cursor, warehouse, (clock or _now)(),
-                                              settle, context.log)
+                                              settle, context.log, context.repository_def.asset_graph)
         if not requests:
             return dg.SensorResult(skip_reason="no new or changed files in the inbox", cursor=cursor)
         return dg.SensorResult(run_requests=requests, cursor=cursor)

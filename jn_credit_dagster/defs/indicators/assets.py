@@ -4,13 +4,14 @@ of the catalog (assets/indicators.yaml) into wh.indicator_results and wh.indicat
 import dagster as dg
 
 from jn_credit_dagster import partitions
+from jn_credit_dagster.defs.lineage import window_mapping
 from jn_credit_dagster.defs.warehouse.assets import CALENDAR_KEY, DISTRICTS_KEY, UNITS_KEY
 from jn_credit_dagster.defs.warehouse.facts import fact_key
+from jn_credit_dagster.defs.warehouse.subjects import SUBJECTS_KEY
 from jn_credit_dagster.ingest import feed_key
 from jn_credit_dagster.lib import indicators
-from jn_credit_dagster.lib.catalog import load_catalog
+from jn_credit_dagster.lib.catalog import SUBJECTS_TABLE, Catalog, load_catalog, widest
 from jn_credit_dagster.lib.present import markdown_table, number
-from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
 from jn_credit_dagster.lib.failures import asset_failures
 
@@ -36,6 +37,38 @@ def explain_commands(result: indicators.MonthIndicators) -> str:
     return "\n".join(lines) or "本月无红色、黄色数据指标。"
 
 
+REFERENCE_KEYS = {"wh.calendar": CALENDAR_KEY, "wh.units": UNITS_KEY, "wh.districts": DISTRICTS_KEY}
+
+
+def table_key(table: str) -> dg.AssetKey:
+    """The asset that writes a table the catalog names: raw.<feed> and quarantine.<feed> are both the
+    feed's ingest, wh.<state feed> its latest state, wh.subjects the subject master."""
+    schema, name = table.split(".", 1)
+    if schema in ("raw", "quarantine"):
+        return feed_key(name)
+    if table == SUBJECTS_TABLE:
+        return SUBJECTS_KEY
+    return REFERENCE_KEYS.get(table) or fact_key(name)
+
+
+def catalog_deps(catalog: Catalog) -> list[dg.AssetDep]:
+    """One dependency per asset the catalog's `reads:` name, over the widest window any indicator reads
+    it with (I06 reads raw/penalty to date, I03 its month: to date)."""
+    windows: dict[dg.AssetKey, str] = {}
+    for table, window in catalog.reads().items():
+        key = table_key(table)
+        windows[key] = widest(windows[key], window) if key in windows else window
+    return [dg.AssetDep(key, partition_mapping=window_mapping(window)) for key, window in windows.items()]
+
+
+def lineage_table(catalog: Catalog) -> str:
+    """Per indicator: what it reads (and the months) and who answers for it, for the asset's page."""
+    rows = [[ind.id, ind.name, "、".join(f"{t} ({w})" for t, w in ind.reads if not t.startswith("quarantine."))
+             + ("、quarantine.* (month)" if any(t.startswith("quarantine.") for t, _ in ind.reads) else ""),
+             "、".join(ind.units)] for ind in catalog.indicators.values()]
+    return markdown_table(["编号", "名称", "读取（月份范围）", "责任单位"], rows)
+
+
 def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
     catalog = load_catalog()
 
@@ -43,9 +76,8 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
         key=RESULTS_KEY,
         group_name=GROUP,
         partitions_def=partitions.monthly(),
-        # state feeds through their latest state (wh/<feed>); event and snapshot feeds are read raw
-        deps=[*(fact_key(f) if s.kind == "state" else feed_key(f) for f, s in load_specs().items()),
-              CALENDAR_KEY, UNITS_KEY, DISTRICTS_KEY],
+        # what the catalog says the indicators read (assets/indicators.yaml `reads:`), each over its months
+        deps=catalog_deps(catalog),
         kinds={"postgres"},
         retry_policy=DB_RETRY,
         pool=WAREHOUSE_POOL,
@@ -57,6 +89,7 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
             "dagster/table_name": "wh.indicator_results",
             "indicators": dg.MetadataValue.int(len(catalog.indicators)),
             "explain": "jn-credit explain ID --month YYYY-MM [--scope city|unit:CODE|district:CODE] [--format json|table|csv]",
+            "lineage": dg.MetadataValue.md(lineage_table(catalog)),
         },
     )
     @asset_failures

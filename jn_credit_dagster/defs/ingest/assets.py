@@ -3,6 +3,7 @@
 import dagster as dg
 
 from jn_credit_dagster import partitions
+from jn_credit_dagster.defs.lineage import previous_month
 from jn_credit_dagster.ingest import (INBOX_KEY, check_result, feed_key, feed_metadata, ingest_feed_month,
                                       inbox_check_result, record_inbox_month)
 from jn_credit_dagster.lib.failures import asset_failures
@@ -13,6 +14,21 @@ from jn_credit_dagster.lib.tables import SQL_TYPES
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Inbox, Warehouse
 
 
+def reads_earlier_months(spec: FeedSpec) -> bool:
+    """An event feed with a key judges a row a duplicate against rows accepted from earlier months'
+    folders (lib/loader.py): its month M reads its own earlier months."""
+    return spec.kind == "event" and bool(spec.key)
+
+
+def feed_deps(spec: FeedSpec) -> list[dg.AssetDep]:
+    """The inbox scan of M, and, for a feed whose month reads its own past, its month M − 1 (which
+    depends on M − 2, …): a backfill runs its months in order, and a re-ingested month marks the
+    later ones stale."""
+    deps = [dg.AssetDep(INBOX_KEY)]
+    if reads_earlier_months(spec):
+        deps.append(dg.AssetDep(feed_key(spec.id), partition_mapping=previous_month()))
+    return deps
+
 
 def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
     units = spec.units or ()
@@ -22,7 +38,7 @@ def feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
         key=feed_key(spec.id),
         group_name="ingest",
         partitions_def=partitions.monthly(),
-        deps=[INBOX_KEY],
+        deps=feed_deps(spec),
         kinds={"postgres", "great_expectations", "csv"},
         check_specs=[dg.AssetCheckSpec(
             "expectations", asset=feed_key(spec.id), partitions_def=partitions.monthly(),

@@ -1,14 +1,18 @@
 """The month's reports (issue 5): the national-platform package, the rectification workbook and the
-bulletin, each a monthly-partitioned asset downstream of the indicators, written from the warehouse alone
-into JN_CREDIT_HOME/reports/<YYYY-MM>/ (plain code in jn_credit_dagster/reports/)."""
+bulletin, three monthly-partitioned assets of one multi-asset downstream of the indicators (one load of
+the month's report data), written from the warehouse alone into JN_CREDIT_HOME/reports/<YYYY-MM>/ (plain
+code in jn_credit_dagster/reports/)."""
 
 import dagster as dg
 
 from jn_credit_dagster import partitions, reports
 from jn_credit_dagster.defs.indicators.assets import RESULTS_KEY
-from jn_credit_dagster.reports import bulletin, data, package, rectification
-from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.defs.lineage import every_earlier_month, last_months
+from jn_credit_dagster.ingest import INBOX_KEY, feed_key
 from jn_credit_dagster.lib.failures import asset_failures
+from jn_credit_dagster.lib.specs import load_specs
+from jn_credit_dagster.reports import bulletin, data, explanations, package, rectification
+from jn_credit_dagster.resources import DB_RETRY, Warehouse
 
 GROUP = "reports"
 PACKAGE_KEY = dg.AssetKey(["reports", "national_package"])
@@ -28,70 +32,95 @@ def _file(path, size, sha256) -> dict:
     return {"path": dg.MetadataValue.path(str(path)), "bytes": dg.MetadataValue.int(size), "sha256": sha256}
 
 
+def report_deps() -> list[dg.AssetDep]:
+    """What a month's report data reads (reports/data.py): the indicators of M and the 11 months before
+    (the previous month's for the change, the 12 months' totals), and the ingest ledger of M and every
+    earlier month (the files the month was built from) with M's quarantined rows — written by the inbox
+    scan and the feed assets."""
+    to_date = every_earlier_month()
+    return [dg.AssetDep(RESULTS_KEY, partition_mapping=last_months(12)),
+            dg.AssetDep(INBOX_KEY, partition_mapping=to_date),
+            *(dg.AssetDep(feed_key(f), partition_mapping=to_date) for f in load_specs())]
+
+
+def _package(context, warehouse: Warehouse, d: data.ReportData) -> dg.MaterializeResult:
+    with warehouse.transaction() as cur:
+        result = package.build(cur, d, reports.out_dir(d.month))
+    return dg.MaterializeResult(asset_key=PACKAGE_KEY, metadata={
+        **_file(result["path"], result["bytes"], result["sha256"]),
+        "files": dg.MetadataValue.json(result["files"]),
+        "dagster/row_count": dg.MetadataValue.int(sum(f["rows"] for f in result["files"])),
+        "source_fingerprint": d.source_fingerprint,
+    })
+
+
+def _rectification(context, warehouse: Warehouse, d: data.ReportData) -> dg.MaterializeResult:
+    result = rectification.build(d, reports.out_dir(d.month))
+    return dg.MaterializeResult(asset_key=RECTIFICATION_KEY, metadata={
+        **_file(result["path"], result["bytes"], result["sha256"]),
+        "sheets": dg.MetadataValue.json(result["sheets"]),
+        "dagster/row_count": dg.MetadataValue.int(sum(result["sheets"].values())),
+        "source_fingerprint": d.source_fingerprint,
+    })
+
+
+def _bulletin(context, warehouse: Warehouse, d: data.ReportData) -> dg.MaterializeResult:
+    out = reports.out_dir(d.month)
+    explained = explanations.build(warehouse.url(), d, out)  # the rows behind each red / yellow indicator
+    result = bulletin.build(d, out, rectification.workbook_name(d.key), explanations=explained)
+    html = result["files"][result["path"].name]
+    return dg.MaterializeResult(asset_key=BULLETIN_KEY, metadata={
+        **_file(result["path"], html["bytes"], html["sha256"]),
+        "files": dg.MetadataValue.json({name: {"path": str(f["path"]), "bytes": f["bytes"], "sha256": f["sha256"]}
+                                        for name, f in result["files"].items()}),
+        "indicators": dg.MetadataValue.int(len(d.indicators)),
+        "units": dg.MetadataValue.int(len(d.units)),
+        "explanations": dg.MetadataValue.json({i: str(p) for i, p in explained.items()}),
+        "total_score": dg.MetadataValue.float(float(d.doc["total_score"] or 0.0)),
+        "source_fingerprint": d.source_fingerprint,
+    })
+
+
+# In the order they are written: the bulletin links the workbook.
+WRITERS = {PACKAGE_KEY: _package, RECTIFICATION_KEY: _rectification, BULLETIN_KEY: _bulletin}
+
+
+def report_specs() -> list[dg.AssetSpec]:
+    deps = report_deps()
+    common = dict(group_name=GROUP, partitions_def=partitions.monthly())
+    return [
+        dg.AssetSpec(PACKAGE_KEY, deps=deps, kinds={"python"}, **common,
+                     description="国家平台报送包：当月入库的双公示（行政许可、行政处罚）记录（国家标准列序，UTF-8 CSV）、"
+                                 "联合奖惩案例反馈清单、自主上报指标表和清单（行数、SHA-256），打成一个可逐字节复现的 zip；证件号码脱敏。"),
+        dg.AssetSpec(RECTIFICATION_KEY, deps=deps, kinds={"python"}, **common,
+                     description="整改清单：每个有问题的单位一个工作表——缺报、迟报、隔离行及原因（脱敏）、其负责的未达标指标和整改期限。"),
+        dg.AssetSpec(BULLETIN_KEY, deps=[*deps, RECTIFICATION_KEY], kinds={"html", "pdf"}, **common,
+                     description="月度通报：总分及近 12 个月走势、一二级指标、全部指标（值、得分、状态、较上月）、红黄预警及责任单位、"
+                                 "各单位报送情况（链接整改清单）、区县表、邹城市和曲阜市专页、数据来源附录；HTML 和 PDF（无头 Chromium 打印）。"),
+    ]
+
+
 def report_assets_list() -> list[dg.AssetsDefinition]:
-    """The three report assets (built in a function, as the other defs modules do)."""
+    """The three reports as one multi-asset: the month's report data is loaded once for whichever of them
+    the run selects. Not in the `warehouse` pool: they read a few thousand rows, then write files (the
+    bulletin's PDF takes Chromium seconds that should not hold a warehouse slot)."""
 
-    @dg.asset(
-        key=PACKAGE_KEY, group_name=GROUP, partitions_def=partitions.monthly(), deps=[RESULTS_KEY], kinds={"python"},
-        retry_policy=DB_RETRY, pool=WAREHOUSE_POOL,
-        description="国家平台报送包：当月入库的双公示（行政许可、行政处罚）记录（国家标准列序，UTF-8 CSV）、联合奖惩案例反馈清单、"
-                    "自主上报指标表和清单（行数、SHA-256），打成一个可逐字节复现的 zip；证件号码脱敏。",
+    @dg.multi_asset(
+        name="month_reports",
+        specs=report_specs(),
+        can_subset=True,
+        retry_policy=DB_RETRY,
     )
-    @asset_failures
-    def national_package(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        month = partitions.month_of(context.partition_key)
-        d = _load(warehouse, month)
-        with warehouse.transaction() as cur:
-            result = package.build(cur, d, reports.out_dir(month))
-        return dg.MaterializeResult(metadata={
-            **_file(result["path"], result["bytes"], result["sha256"]),
-            "files": dg.MetadataValue.json(result["files"]),
-            "dagster/row_count": dg.MetadataValue.int(sum(f["rows"] for f in result["files"])),
-            "source_fingerprint": d.source_fingerprint,
-        })
+    def month_reports(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        yield from _write_selected(context, warehouse)
+
+    return [month_reports]
 
 
-    @dg.asset(
-        key=RECTIFICATION_KEY, group_name=GROUP, partitions_def=partitions.monthly(), deps=[RESULTS_KEY], kinds={"python"},
-        retry_policy=DB_RETRY, pool=WAREHOUSE_POOL,
-        description="整改清单：每个有问题的单位一个工作表——缺报、迟报、隔离行及原因（脱敏）、其负责的未达标指标和整改期限。",
-    )
-    @asset_failures
-    def rectification_workbook(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        month = partitions.month_of(context.partition_key)
-        d = _load(warehouse, month)
-        result = rectification.build(d, reports.out_dir(month))
-        return dg.MaterializeResult(metadata={
-            **_file(result["path"], result["bytes"], result["sha256"]),
-            "sheets": dg.MetadataValue.json(result["sheets"]),
-            "dagster/row_count": dg.MetadataValue.int(sum(result["sheets"].values())),
-            "source_fingerprint": d.source_fingerprint,
-        })
-
-
-    @dg.asset(
-        key=BULLETIN_KEY, group_name=GROUP, partitions_def=partitions.monthly(), deps=[RESULTS_KEY, RECTIFICATION_KEY],
-        kinds={"html", "pdf"}, retry_policy=DB_RETRY, pool=WAREHOUSE_POOL,
-        description="月度通报：总分及近 12 个月走势、一二级指标、全部指标（值、得分、状态、较上月）、红黄预警及责任单位、"
-                    "各单位报送情况（链接整改清单）、区县表、邹城市和曲阜市专页、数据来源附录；HTML 和 PDF（无头 Chromium 打印）。",
-    )
-    @asset_failures
-    def bulletin_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        month = partitions.month_of(context.partition_key)
-        d = _load(warehouse, month)
-        result = bulletin.build(d, reports.out_dir(month), rectification.workbook_name(d.key))
-        html = result["files"][result["path"].name]
-        return dg.MaterializeResult(metadata={
-            **_file(result["path"], html["bytes"], html["sha256"]),
-            "files": dg.MetadataValue.json({name: {"path": str(f["path"]), "bytes": f["bytes"], "sha256": f["sha256"]}
-                                            for name, f in result["files"].items()}),
-            "indicators": dg.MetadataValue.int(len(d.indicators)),
-            "units": dg.MetadataValue.int(len(d.units)),
-            "total_score": dg.MetadataValue.float(float(d.doc["total_score"] or 0.0)),
-            "source_fingerprint": d.source_fingerprint,
-        })
-
-    return [national_package, rectification_workbook, bulletin_report]
+@asset_failures
+def _write_selected(context: dg.AssetExecutionContext, warehouse: Warehouse) -> list[dg.MaterializeResult]:
+    d = _load(warehouse, partitions.month_of(context.partition_key))
+    return [write(context, warehouse, d) for key, write in WRITERS.items() if key in context.selected_asset_keys]
 
 
 @dg.definitions

@@ -4,12 +4,11 @@ One asset per state feed, made from its spec (lib/facts.py): a new state feed ge
 no Python. Each materialization deletes and inserts its month in one transaction.
 """
 
-import warnings
-
 import dagster as dg
 from psycopg2 import sql
 
 from jn_credit_dagster import partitions
+from jn_credit_dagster.defs.lineage import every_earlier_month
 from jn_credit_dagster.defs.warehouse.assets import GROUP
 from jn_credit_dagster.ingest import feed_key
 from jn_credit_dagster.lib import facts
@@ -19,17 +18,6 @@ from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
 from jn_credit_dagster.lib.failures import asset_failures
 
 PREVIEW_ROWS = 10
-
-
-def every_earlier_month() -> dg.TimeWindowPartitionMapping:
-    """The upstream months of month M: M and every month before it, back to the first partition (a
-    century of months reaches past any first month; the months before it do not exist). The flag that
-    lets the window start before the first partition is beta in Dagster 1.13: chosen knowingly, so its
-    warning is not repeated on every load of the definitions."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        return dg.TimeWindowPartitionMapping(start_offset=-1200, end_offset=0,
-                                             allow_nonexistent_upstream_partitions=True)
 
 
 def fact_key(feed: str) -> dg.AssetKey:

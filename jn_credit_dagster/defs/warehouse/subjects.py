@@ -12,6 +12,7 @@ import dagster as dg
 from psycopg2 import sql
 
 from jn_credit_dagster import partitions
+from jn_credit_dagster.defs.lineage import every_earlier_month
 from jn_credit_dagster.defs.warehouse.assets import GROUP, _schema
 from jn_credit_dagster.lib.city import district_rows
 from jn_credit_dagster.ingest import feed_key
@@ -94,7 +95,10 @@ def subjects_asset() -> dg.AssetsDefinition:
         key=SUBJECTS_KEY,
         group_name=GROUP,
         partitions_def=partitions.monthly(),
-        deps=[feed_key(f) for f in load_specs()],
+        # M reads the registry snapshot (M's delivery, else the latest earlier one) and the subjects named
+        # by correct rows delivered in M or before: every month up to M of those feeds
+        deps=[dg.AssetDep(feed_key(f), partition_mapping=every_earlier_month())
+              for f in dict.fromkeys([REGISTRY, *(feed for feed, _, _, _ in subject_columns())])],
         kinds={"postgres"},
         retry_policy=DB_RETRY,
         pool=WAREHOUSE_POOL,
