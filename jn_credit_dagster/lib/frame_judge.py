@@ -121,6 +121,14 @@ def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
     return pl.date(pl.when(ok).then(y), pl.when(ok).then(m), pl.when(ok).then(d))
 
 
+def _ymd_text(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
+    """jn.ymd on the parts as text (4 digits, 1-2 digits, 1-2 digits): Polars' parser checks the
+    date is real; year 0, which it would take, is not. (A small expression: _ymd over extracted
+    parts repeats them so often that planning it cost more per frame than the rows.)"""
+    text = pl.concat_str([y, m.str.zfill(2), d.str.zfill(2)], separator="-")
+    return pl.when(y != "0000").then(text).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
 def to_date(v: pl.Expr) -> pl.Expr:
     """jn.to_date. Zero-padded ISO dates (nearly all) take Polars' parser; the rest, and only
     they, the general pattern (the slow path gets null input on the fast rows)."""
@@ -128,18 +136,14 @@ def to_date(v: pl.Expr) -> pl.Expr:
     parsed = pl.when(fast).then(v).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     g = pl.when(~fast).then(v).str.extract_groups(_DATE_RE)
     f = [g.struct.field(str(i)) for i in range(1, 8)]
-    y = f[0].cast(pl.Int32)
-    m = pl.coalesce(f[1], f[3], f[5]).cast(pl.Int32)
-    d = pl.coalesce(f[2], f[4], f[6]).cast(pl.Int32)
-    return pl.coalesce(parsed, _ymd(y, m, d))
+    return pl.coalesce(parsed, _ymd_text(f[0], pl.coalesce(f[1], f[3], f[5]), pl.coalesce(f[2], f[4], f[6])))
 
 
 def to_month(v: pl.Expr) -> pl.Expr:
     """jn.to_month: YYYY-MM or YYYY/MM, else the month of a date."""
     is_month = v.str.contains(_MONTH_RE)
     g = pl.when(is_month).then(v).str.extract_groups(_MONTH_RE)
-    y, m = g.struct.field("1").cast(pl.Int32), g.struct.field("2").cast(pl.Int32)
-    return (pl.when(is_month).then(_ymd(y, m, pl.lit(1, pl.Int32)))
+    return (pl.when(is_month).then(_ymd_text(g.struct.field("1"), g.struct.field("2"), pl.lit("01")))
             .otherwise(to_date(pl.when(~is_month).then(v)).dt.month_start()))
 
 
