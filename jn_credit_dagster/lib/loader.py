@@ -33,6 +33,7 @@ from . import database, ledger, tables
 from .frame_judge import DecimalRangeError, FrameJudge
 from .frames import CarefulPathNeeded, careful_frames, fast_csv_frames
 from .inbox import Delivery, scan
+from .prefetch import Prefetched
 from .readers import Unreadable, detect_encoding, fingerprint, open_table
 from .specs import UNITS, FeedSpec, normalise_header
 from .suites import DUPLICATE_REASON, MALFORMED_REASON, TYPE_REASON, Suite
@@ -278,8 +279,9 @@ class MonthLoader:
     def _judge_frames(self, d: Delivery, outcome: FileOutcome, frames, targets: list[str], extras: list[str]) -> None:
         if self.spec.kind == "snapshot":  # a snapshot's key is unique within the delivery
             self._accepted = _AcceptedKeys(self.keys)
-        for frame in frames:
-            self._judge_frame(d, outcome, frame, targets, extras)
+        with Prefetched(frames, name="read-frames") as ahead:  # the next frame is read while this one is judged
+            for frame in ahead:
+                self._judge_frame(d, outcome, frame, targets, extras)
         self._writer.drain()  # the file's rows are in, or its failure is its own
         if outcome.rows == 0:
             raise FileRejected("empty", "no data rows")
@@ -444,50 +446,77 @@ class _AcceptedKeys:
 
 
 class _CopyWriter:
-    """COPY on a thread of its own, one frame behind the judging: the rows are rendered as CSV and
-    PostgreSQL takes them while the next frame is judged (Polars renders without the GIL). A failure
-    is raised in the loader's thread, naming its file."""
+    """COPY one frame behind the judging, in two stages on threads of their own: one renders a frame
+    as CSV (Polars renders without the GIL) while the other streams the frame before it into
+    PostgreSQL, so the server's COPY rarely waits. A failure is raised in the loader's thread,
+    naming its file."""
 
     def __init__(self, connection):
         self._cursor = connection.cursor()
-        self._queue: queue.Queue = queue.Queue(maxsize=2)  # bounded: memory stays flat
+        self._frames: queue.Queue = queue.Queue(maxsize=2)  # bounded: memory stays flat
+        self._payloads: queue.Queue = queue.Queue(maxsize=1)
         self._error: tuple[str, psycopg2.Error] | None = None
-        self._thread = threading.Thread(target=self._work, name="copy-writer", daemon=True)
-        self._thread.start()
+        self._failure: BaseException | None = None  # rendering failed (not the database's refusal)
+        self._threads = [threading.Thread(target=self._render, name="copy-render", daemon=True),
+                         threading.Thread(target=self._send, name="copy-writer", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
-    def _work(self) -> None:
+    def _render(self) -> None:
         while True:
-            item = self._queue.get()
+            item = self._frames.get()
+            try:
+                if item is None:
+                    self._payloads.put(None)
+                    return
+                rel, statement, frame = item
+                if self._error is None and self._failure is None:
+                    buffer = io.BytesIO()
+                    try:
+                        # every text quoted: a value reading `\.` alone on a line would end COPY's data early
+                        frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
+                    except BaseException as e:  # noqa: BLE001 - raised in the loader's thread
+                        self._failure = e
+                    else:
+                        buffer.seek(0)
+                        self._payloads.put((rel, statement, buffer))
+            finally:
+                self._frames.task_done()
+
+    def _send(self) -> None:
+        while True:
+            item = self._payloads.get()
             try:
                 if item is None:
                     return
-                rel, statement, frame = item
+                rel, statement, buffer = item
                 if self._error is None:
-                    buffer = io.BytesIO()
-                    # every text quoted: a value reading `\.` alone on a line would end COPY's data early
-                    frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
-                    buffer.seek(0)
                     try:
                         self._cursor.copy_expert(statement, buffer, size=1 << 20)
                     except psycopg2.Error as e:
                         self._error = (rel, e)
             finally:
-                self._queue.task_done()
+                self._payloads.task_done()
 
     def put(self, rel: str, statement: str, frame: pl.DataFrame) -> None:
         self._raise()
-        self._queue.put((rel, statement, frame))
+        self._frames.put((rel, statement, frame))
 
     def drain(self) -> None:
-        self._queue.join()
+        self._frames.join()  # every frame rendered and handed on …
+        self._payloads.join()  # … and sent
         self._raise()
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        self._frames.put(None)
+        for thread in self._threads:
+            thread.join()
         self._raise()
 
     def _raise(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
         if self._error is not None:
             rel, error = self._error
             raise _RefusedByDatabase(rel, error)
