@@ -885,6 +885,10 @@ class FrameJudge:
         """pl.String columns that COPY (FORMAT csv) loads into raw.<feed>'s types. NUL characters
         are the caller's concern (PostgreSQL text cannot hold them), and so is quoting a value
         that reads `\\.` on its own line (COPY's end-of-data marker)."""
+        return judged.select(self.copy_columns())
+
+    def copy_columns(self) -> list[pl.Expr]:
+        """copy_text's expressions over a judged frame (to fuse with a filter and other columns)."""
         out = []
         for c in self.spec.columns:
             col = pl.col(c.name)
@@ -901,5 +905,4 @@ class FrameJudge:
             else:
                 e = col
             out.append(e.alias(c.name))
-        return judged.select(out)
-
+        return out

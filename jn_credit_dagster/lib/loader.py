@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 import psycopg2
 from psycopg2 import sql
 
@@ -258,7 +259,7 @@ class MonthLoader:
         if d.fmt == "csv" and clean and not any("\n" in h or "\r" in h for h in header):
             try:
                 self._judge_frames(d, outcome, fast_csv_frames(d.path, outcome.encoding or "utf-8", len(header)),
-                                   targets, extras)
+                                   targets, extras, nul_free=True)
                 return
             except CarefulPathNeeded:
                 self._forget(d, outcome)
@@ -276,20 +277,23 @@ class MonthLoader:
                              (d.unit, outcome.sha256))
         self._accepted.forget(d.rel)
 
-    def _judge_frames(self, d: Delivery, outcome: FileOutcome, frames, targets: list[str], extras: list[str]) -> None:
+    def _judge_frames(self, d: Delivery, outcome: FileOutcome, frames, targets: list[str], extras: list[str],
+                      nul_free: bool = False) -> None:
+        """`nul_free`: the file's bytes have no NUL (its fingerprint says so), so neither has its text."""
         if self.spec.kind == "snapshot":  # a snapshot's key is unique within the delivery
             self._accepted = _AcceptedKeys(self.keys)
         with Prefetched(frames, name="read-frames") as ahead:  # the next frame is read while this one is judged
             for frame in ahead:
-                self._judge_frame(d, outcome, frame, targets, extras)
+                self._judge_frame(d, outcome, frame, targets, extras, nul_free)
         self._writer.drain()  # the file's rows are in, or its failure is its own
         if outcome.rows == 0:
             raise FileRejected("empty", "no data rows")
 
     def _judge_frame(self, d: Delivery, outcome: FileOutcome, frame: pl.DataFrame, targets: list[str],
-                     extras: list[str]) -> None:
+                     extras: list[str], nul_free: bool) -> None:
         positions = [f"c{i}" for i in range(len(targets))]
-        if frame.select(pl.any_horizontal(pl.col(c).str.contains("\x00", literal=True).any() for c in positions)).item():
+        if not nul_free and frame.select(
+                pl.any_horizontal(pl.col(c).str.contains("\x00", literal=True).any() for c in positions)).item():
             raise FileRejected("unreadable", "contains NUL characters: not text")
         # the delivered text under the spec's names (and the extras'), as the judge and quarantine take it
         named = frame.select(*[pl.col(p).alias(t) for p, t in zip(positions, targets)], "row_no", "_malformed")
@@ -303,10 +307,11 @@ class MonthLoader:
                 pl.lit(d.seq).alias("seq"), pl.col("row_no")]
         extra = _extra_json(extras)
         accepted = int(correct.sum())
-        if accepted:
-            good = named.filter(correct)
-            self._copy(d, self.fresh_raw, pl.concat([good.select(*meta, extra), self.judge.copy_text(typed.filter(correct))],
-                                                 how="horizontal"))
+        if accepted:  # one pass: only the columns COPY takes are filtered
+            rows = pl.concat([named.select(cs.starts_with("_extra_")), typed.with_columns(correct.alias("__ok"))],
+                             how="horizontal")
+            self._copy(d, self.fresh_raw, rows.lazy().filter("__ok").select(
+                *meta, extra, *self.judge.copy_columns()).collect())
         if accepted < named.height:
             bad = named.filter(~correct).with_columns(reasons.filter(~correct).alias("_reasons"))
             self._copy(d, self.fresh_quarantine, bad.select(
