@@ -198,8 +198,12 @@ def to_code_list(v: pl.Expr, synonyms: dict[str, str]) -> pl.Expr:
 
 
 def trimmed(name: str) -> pl.Expr:
-    """btrim with tables.BLANKS; '' is null (NULLIF). Read the stripped value once."""
-    return pl.col(name).str.strip_chars(tables.BLANKS).replace("", None)
+    """btrim with tables.BLANKS; '' is null (NULLIF). BLANKS are all Unicode white space, so a
+    value that Rust's plain trim leaves whole needs no stripping: only the others are stripped
+    by the (per-character, slower) set."""
+    v = pl.col(name)
+    edged = v.str.strip_chars().str.len_bytes() != v.str.len_bytes()
+    return pl.when(edged).then(v.str.strip_chars(tables.BLANKS)).otherwise(v).replace("", None)
 
 
 def typed_text(c: Column, v: pl.Expr) -> pl.Expr:
