@@ -336,12 +336,10 @@ class MonthLoader:
         ok = (reasons.list.len() == 0)
         frame = typed.select(keys).with_columns(
             ok.alias("_ok"), pl.all_horizontal(pl.col(k).is_not_null() for k in keys).alias("_complete"),
-            named.get_column("_malformed").is_not_null().alias("_malformed"))
-        okn = pl.col("_ok").cast(pl.Int32)
-        frame = frame.with_columns(((okn.cum_sum().over(keys) - okn) > 0).alias("_dup"),
-                                   pl.struct(keys).hash(seed=KEY_HASH_SEED).alias("_h"))
-        frame = frame.with_columns((pl.col("_dup") | self._accepted.hits(frame)).alias("_dup"))
-        older = self._earlier_months(d, frame.filter("_complete").select(keys).unique())
+            named.get_column("_malformed").is_not_null().alias("_malformed"),
+            pl.struct(keys).hash(seed=KEY_HASH_SEED).alias("_h"))
+        frame = frame.with_columns((self._repeated_in_frame(frame) | self._accepted.hits(frame)).alias("_dup"))
+        older = self._earlier_months(d, frame.filter("_complete").select(keys))
         if older is not None:
             hit = frame.select(keys).join(older.with_columns(pl.lit(True).alias("_hit")), on=keys, how="left",
                                           maintain_order="left").get_column("_hit").fill_null(False)
@@ -353,11 +351,23 @@ class MonthLoader:
             pl.when("_dup").then(pl.col("_reasons").list.concat(pl.lit([DUPLICATE_REASON])))
             .otherwise(pl.col("_reasons")).alias("_reasons")).to_series()
 
+    def _repeated_in_frame(self, frame: pl.DataFrame) -> pl.Series:
+        """Whether an earlier correct row of the frame has the row's key. Only rows whose key's hash
+        repeats within the frame can, and they are few: the window runs on them alone."""
+        dup = pl.zeros(frame.height, pl.Boolean, eager=True)
+        repeated = frame.get_column("_h").is_duplicated()
+        if not repeated.any():
+            return dup
+        okn = pl.col("_ok").cast(pl.Int32)
+        few = frame.with_row_index("_i").filter(repeated).filter((okn.cum_sum().over(self.keys) - okn) > 0)
+        return dup.scatter(few.get_column("_i"), True)
+
     def _earlier_months(self, d: Delivery, keys: pl.DataFrame) -> pl.DataFrame | None:
         """The frame's keys already accepted from another month's folder earlier in delivery order:
         the keys go to a temporary table by COPY and meet raw.<feed>'s key index."""
         if self.spec.kind != "event" or not keys.height or not self._other_months():
             return None
+        keys = keys.unique()
         spec, cur = self.spec, self.cur
         names = sql.SQL(", ").join(map(sql.Identifier, spec.key))
         if not self._keys_table:
