@@ -34,7 +34,7 @@ from .readers import Unreadable, open_regular, open_table
 BATCH_ROWS = 100_000  # records per frame on the careful path
 BLOCK_BYTES = 1 << 20  # Arrow's parse block: it reads about 30 blocks ahead
 FRAME_BYTES = 8 << 20  # text per frame the judge takes at once
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20  # transcoded at a time: small enough that its buffers are reused, not faulted in afresh
 META = ("row_no", "_malformed")
 
 
