@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
+import numpy as np
 import polars as pl
-import polars.selectors as cs
+import pyarrow as pa
 
 from . import tables
 from .specs import Column, FeedSpec
@@ -121,6 +122,14 @@ def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
     return pl.date(pl.when(ok).then(y), pl.when(ok).then(m), pl.when(ok).then(d))
 
 
+def _ymd_text(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
+    """jn.ymd on the parts as text (4 digits, 1-2 digits, 1-2 digits): Polars' parser checks the
+    date is real; year 0, which it would take, is not. (A small expression: _ymd over extracted
+    parts repeats them so often that planning it cost more per frame than the rows.)"""
+    text = pl.concat_str([y, m.str.zfill(2), d.str.zfill(2)], separator="-")
+    return pl.when(y != "0000").then(text).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
 def to_date(v: pl.Expr) -> pl.Expr:
     """jn.to_date. Zero-padded ISO dates (nearly all) take Polars' parser; the rest, and only
     they, the general pattern (the slow path gets null input on the fast rows)."""
@@ -128,18 +137,14 @@ def to_date(v: pl.Expr) -> pl.Expr:
     parsed = pl.when(fast).then(v).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     g = pl.when(~fast).then(v).str.extract_groups(_DATE_RE)
     f = [g.struct.field(str(i)) for i in range(1, 8)]
-    y = f[0].cast(pl.Int32)
-    m = pl.coalesce(f[1], f[3], f[5]).cast(pl.Int32)
-    d = pl.coalesce(f[2], f[4], f[6]).cast(pl.Int32)
-    return pl.coalesce(parsed, _ymd(y, m, d))
+    return pl.coalesce(parsed, _ymd_text(f[0], pl.coalesce(f[1], f[3], f[5]), pl.coalesce(f[2], f[4], f[6])))
 
 
 def to_month(v: pl.Expr) -> pl.Expr:
     """jn.to_month: YYYY-MM or YYYY/MM, else the month of a date."""
     is_month = v.str.contains(_MONTH_RE)
     g = pl.when(is_month).then(v).str.extract_groups(_MONTH_RE)
-    y, m = g.struct.field("1").cast(pl.Int32), g.struct.field("2").cast(pl.Int32)
-    return (pl.when(is_month).then(_ymd(y, m, pl.lit(1, pl.Int32)))
+    return (pl.when(is_month).then(_ymd_text(g.struct.field("1"), g.struct.field("2"), pl.lit("01")))
             .otherwise(to_date(pl.when(~is_month).then(v)).dt.month_start()))
 
 
@@ -193,8 +198,12 @@ def to_code_list(v: pl.Expr, synonyms: dict[str, str]) -> pl.Expr:
 
 
 def trimmed(name: str) -> pl.Expr:
-    """btrim with tables.BLANKS; '' is null (NULLIF). Read the stripped value once."""
-    return pl.col(name).str.strip_chars(tables.BLANKS).replace("", None)
+    """btrim with tables.BLANKS; '' is null (NULLIF). BLANKS are all Unicode white space, so a
+    value that Rust's plain trim leaves whole needs no stripping: only the others are stripped
+    by the (per-character, slower) set."""
+    v = pl.col(name)
+    edged = v.str.strip_chars().str.len_bytes() != v.str.len_bytes()
+    return pl.when(edged).then(v.str.strip_chars(tables.BLANKS)).otherwise(v).replace("", None)
 
 
 def typed_text(c: Column, v: pl.Expr) -> pl.Expr:
@@ -222,68 +231,74 @@ def typed_text(c: Column, v: pl.Expr) -> pl.Expr:
 
 # -- check characters ------------------------------------------------------------------------
 
-def _digits(number: pl.Expr, count: int, base: int) -> list[pl.Expr]:
-    """The `count` base-`base` digits of an integer, most significant first."""
-    return [(number // base ** (count - 1 - i)) % base for i in range(count)]
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I O S V Z
+_USCC_SHAPE = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+_ID_SHAPE = "^[0-9]{17}[0-9Xx]$"
+_USCC_CODE = np.zeros(256, dtype=np.int64)  # a byte's position in the alphabet
+_USCC_CODE[[ord(ch) for ch in _USCC_ALPHABET]] = np.arange(len(_USCC_ALPHABET))
 
 
-# Position in 0-9A-HJ-NPQRTUWXY of a character by its base-36 value (I O S V Z are not used).
-_USCC_INDEX = [b - (b > 18) - (b > 24) - (b > 28) - (b > 31) for b in range(36)]
+def _byte_matrix(values: pl.Series, width: int) -> np.ndarray:
+    """Strings of exactly `width` bytes each (their shape checked) as an (n, width) matrix."""
+    if not len(values):
+        return np.zeros((0, width), dtype=np.uint8)
+    array = values.to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    array = array.cast(pa.large_string())
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array) + 1]
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return data.reshape(len(array), width)
 
 
-def _uscc_index(b36: pl.Expr) -> pl.Expr:
-    return pl.lit(pl.Series(_USCC_INDEX, dtype=pl.Int64)).gather(b36)
+def _uscc_check_ok(values: pl.Series) -> np.ndarray:
+    """Whether each USCC of the shape has the right GB 32100 check character."""
+    codes = _USCC_CODE[_byte_matrix(values, 18)]
+    total = codes[:, :17] @ np.array(_USCC_WEIGHTS, dtype=np.int64)
+    return (31 - total % 31) % 31 == codes[:, 17]
 
 
-def _sum(terms: list[pl.Expr]) -> pl.Expr:
-    """Plain + (null in, null out): cheaper than sum_horizontal's null handling."""
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
+def _id_card_parts(values: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For ID numbers of the shape: whether the GB 11643 check character is right, and the birth
+    date's year, month and day."""
+    digits = _byte_matrix(values, 18).astype(np.int64) - ord("0")
+    check = np.where(digits[:, 17] > 9, 10, digits[:, 17])  # X or x
+    total = digits[:, :17] @ np.array(_ID_WEIGHTS, dtype=np.int64)
+    ok = (12 - total % 11) % 11 == check
+    return (ok, digits[:, 6:10] @ np.array([1000, 100, 10, 1]), digits[:, 10:12] @ np.array([10, 1]),
+            digits[:, 12:14] @ np.array([10, 1]))
 
 
-def add_uscc_valid(frame: pl.DataFrame, src: str, out: str) -> pl.DataFrame:
-    """Column `out` = jn.uscc_valid(src): null for null, else the pattern and the GB 32100 check
-    character. Characters are read as base-36 digits of two integers (12 + 5 characters), in
-    stages so that Polars computes each intermediate once."""
-    v, t = pl.col(src), f"{out}__"
-    frame = frame.with_columns(
-        v.str.contains("^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$").alias(t + "shape"))
-    body = pl.when(pl.col(t + "shape")).then(v)
-    frame = frame.with_columns(body.str.slice(0, 12).str.to_integer(base=36, strict=False).alias(t + "head"),
-                               body.str.slice(12, 5).str.to_integer(base=36, strict=False).alias(t + "tail"),
-                               body.str.slice(17, 1).str.to_integer(base=36, strict=False).alias(t + "check"))
-    chars = _digits(pl.col(t + "head"), 12, 36) + _digits(pl.col(t + "tail"), 5, 36)
-    frame = frame.with_columns([c.alias(f"{t}{i}") for i, c in enumerate(chars)])
-    total = _sum([(pl.col(f"{t}{i}") if 2 <= i < 8 else _uscc_index(pl.col(f"{t}{i}"))) * w
-                  for i, w in enumerate(_USCC_WEIGHTS)])  # positions 3-8 are digits
-    frame = frame.with_columns(total.alias(t + "total"), _uscc_index(pl.col(t + "check")).alias(t + "check"))
-    ok = (31 - pl.col(t + "total") % 31) % 31 == pl.col(t + "check")
-    frame = frame.with_columns(pl.when(v.is_not_null()).then(pl.col(t + "shape") & ok.fill_null(False)).alias(out))
-    return frame.drop(cs.starts_with(t))
+def add_check_characters(frame: pl.DataFrame, checks: list[tuple[str, str, str, str | None]]) -> pl.DataFrame:
+    """Columns for jn.uscc_valid(src) and jn.id_card_valid(src, as_of), given as (out, function,
+    src, as_of). The check characters are integer arithmetic on the bytes of the values that
+    have the shape (18 ASCII characters), all columns at once: no per-character expressions.
 
-
-def add_id_card_valid(frame: pl.DataFrame, src: str, as_of: str, out: str) -> pl.DataFrame:
-    """Column `out` = jn.id_card_valid(src, as_of): false (never null) unless 17 digits and a
-    check character, a real birth date not after as_of, and the GB 11643 check character."""
-    v, t = pl.col(src), f"{out}__"
-    frame = frame.with_columns(v.str.contains("^[0-9]{17}[0-9Xx]$").alias(t + "shape"))
-    body = pl.when(pl.col(t + "shape")).then(v)
-    last = body.str.slice(17, 1)
-    frame = frame.with_columns(body.str.slice(0, 17).str.to_integer(strict=False).alias(t + "number"),
-                               pl.when(last.is_in(["X", "x"])).then(10).otherwise(last.str.to_integer(strict=False))
-                               .alias(t + "check"))
-    number = pl.col(t + "number")
-    birth = (number // 1000) % 100_000_000
-    frame = frame.with_columns(
-        _sum([d * w for d, w in zip(_digits(number, 17, 10), _ID_WEIGHTS)]).alias(t + "total"),
-        (birth // 10000).cast(pl.Int32).alias(t + "y"), (birth // 100 % 100).cast(pl.Int32).alias(t + "m"),
-        (birth % 100).cast(pl.Int32).alias(t + "d"))
-    born = _ymd(pl.col(t + "y"), pl.col(t + "m"), pl.col(t + "d")) <= pl.col(as_of)
-    ok = (12 - pl.col(t + "total") % 11) % 11 == pl.col(t + "check")
-    frame = frame.with_columns((pl.col(t + "shape") & born & ok).fill_null(False).alias(out))
-    return frame.drop(cs.starts_with(t))
+    uscc_valid: null for null, else the pattern and the check character. id_card_valid: false
+    (never null) unless the pattern, a real birth date not after as_of and the check character."""
+    if not checks:
+        return frame
+    shapes = frame.select([pl.col(src).str.contains(_USCC_SHAPE if function == "uscc_valid" else _ID_SHAPE)
+                           .fill_null(False).alias(out) for out, function, src, _ in checks])
+    parts, outs, temporary = [], [], []
+    for out, function, src, as_of in checks:
+        rows = shapes.get_column(out).arg_true()
+        at, values = rows.to_numpy(), frame.get_column(src).gather(rows)
+        ok = np.zeros(frame.height, dtype=bool)
+        if function == "uscc_valid":
+            ok[at] = _uscc_check_ok(values)
+            outs.append(pl.when(pl.col(src).is_not_null()).then(pl.Series(ok)).alias(out))
+            continue
+        t = f"{out}__"
+        ymd = [np.zeros(frame.height, dtype=np.int32) for _ in range(3)]
+        ok[at], ymd[0][at], ymd[1][at], ymd[2][at] = _id_card_parts(values)
+        parts += [pl.Series(t + "ok", ok), *[pl.Series(t + p, a) for p, a in zip("ymd", ymd)]]
+        temporary += [t + p for p in ("ok", "y", "m", "d")]
+        born = _ymd(pl.col(t + "y"), pl.col(t + "m"), pl.col(t + "d")) <= pl.col(as_of)
+        outs.append((pl.col(t + "ok") & born).fill_null(False).alias(out))
+    if parts:
+        frame = frame.with_columns(parts)
+    return frame.with_columns(outs).drop(temporary)
 
 
 # -- the SQL predicate parser ----------------------------------------------------------------
@@ -820,12 +835,12 @@ class FrameJudge:
              for c in self.parsed]
             + [pl.lit(month, pl.Date).alias("month"), pl.lit(delivery_date, pl.Date).alias("delivery_date"),
                pl.lit(unit, pl.String).alias("unit")])
-        for name, (_, function, args) in self._compiler.derived.items():
-            frame = frame.with_columns([a.alias(f"{name}__arg{i}") for i, a in enumerate(args)])
-            if function == "uscc_valid":
-                frame = add_uscc_valid(frame, f"{name}__arg0", name)
-            else:
-                frame = add_id_card_valid(frame, f"{name}__arg0", f"{name}__arg1", name)
+        derived = self._compiler.derived.items()
+        if derived:
+            frame = frame.with_columns([a.alias(f"{name}__arg{i}") for name, (_, _, args) in derived
+                                        for i, a in enumerate(args)])
+            frame = add_check_characters(frame, [(name, function, f"{name}__arg0", f"{name}__arg1")
+                                                 for name, (_, function, _) in derived])
         reasons = [(f"bad_type:{c.header}", pl.col(f"__bad__{c.name}")) for c in self.parsed]
         if "_type_errors" in self._compiler.used:
             frame = frame.with_columns(self._listed(reasons[:]).alias("_type_errors"))
@@ -874,6 +889,10 @@ class FrameJudge:
         """pl.String columns that COPY (FORMAT csv) loads into raw.<feed>'s types. NUL characters
         are the caller's concern (PostgreSQL text cannot hold them), and so is quoting a value
         that reads `\\.` on its own line (COPY's end-of-data marker)."""
+        return judged.select(self.copy_columns())
+
+    def copy_columns(self) -> list[pl.Expr]:
+        """copy_text's expressions over a judged frame (to fuse with a filter and other columns)."""
         out = []
         for c in self.spec.columns:
             col = pl.col(c.name)
@@ -890,5 +909,4 @@ class FrameJudge:
             else:
                 e = col
             out.append(e.alias(c.name))
-        return judged.select(out)
-
+        return out

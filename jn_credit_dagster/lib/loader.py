@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 import psycopg2
 from psycopg2 import sql
 
@@ -33,6 +34,7 @@ from . import database, ledger, tables
 from .frame_judge import DecimalRangeError, FrameJudge
 from .frames import CarefulPathNeeded, careful_frames, fast_csv_frames
 from .inbox import Delivery, scan
+from .prefetch import Prefetched
 from .readers import Unreadable, detect_encoding, fingerprint, open_table
 from .city import UNITS
 from .specs import FeedSpec, normalise_header
@@ -258,7 +260,7 @@ class MonthLoader:
         if d.fmt == "csv" and clean and not any("\n" in h or "\r" in h for h in header):
             try:
                 self._judge_frames(d, outcome, fast_csv_frames(d.path, outcome.encoding or "utf-8", len(header)),
-                                   targets, extras)
+                                   targets, extras, nul_free=True)
                 return
             except CarefulPathNeeded:
                 self._forget(d, outcome)
@@ -276,19 +278,23 @@ class MonthLoader:
                              (d.unit, outcome.sha256))
         self._accepted.forget(d.rel)
 
-    def _judge_frames(self, d: Delivery, outcome: FileOutcome, frames, targets: list[str], extras: list[str]) -> None:
+    def _judge_frames(self, d: Delivery, outcome: FileOutcome, frames, targets: list[str], extras: list[str],
+                      nul_free: bool = False) -> None:
+        """`nul_free`: the file's bytes have no NUL (its fingerprint says so), so neither has its text."""
         if self.spec.kind == "snapshot":  # a snapshot's key is unique within the delivery
             self._accepted = _AcceptedKeys(self.keys)
-        for frame in frames:
-            self._judge_frame(d, outcome, frame, targets, extras)
+        with Prefetched(frames, name="read-frames") as ahead:  # the next frame is read while this one is judged
+            for frame in ahead:
+                self._judge_frame(d, outcome, frame, targets, extras, nul_free)
         self._writer.drain()  # the file's rows are in, or its failure is its own
         if outcome.rows == 0:
             raise FileRejected("empty", "no data rows")
 
     def _judge_frame(self, d: Delivery, outcome: FileOutcome, frame: pl.DataFrame, targets: list[str],
-                     extras: list[str]) -> None:
+                     extras: list[str], nul_free: bool) -> None:
         positions = [f"c{i}" for i in range(len(targets))]
-        if frame.select(pl.any_horizontal(pl.col(c).str.contains("\x00", literal=True).any() for c in positions)).item():
+        if not nul_free and frame.select(
+                pl.any_horizontal(pl.col(c).str.contains("\x00", literal=True).any() for c in positions)).item():
             raise FileRejected("unreadable", "contains NUL characters: not text")
         # the delivered text under the spec's names (and the extras'), as the judge and quarantine take it
         named = frame.select(*[pl.col(p).alias(t) for p, t in zip(positions, targets)], "row_no", "_malformed")
@@ -302,10 +308,11 @@ class MonthLoader:
                 pl.lit(d.seq).alias("seq"), pl.col("row_no")]
         extra = _extra_json(extras)
         accepted = int(correct.sum())
-        if accepted:
-            good = named.filter(correct)
-            self._copy(d, self.fresh_raw, pl.concat([good.select(*meta, extra), self.judge.copy_text(typed.filter(correct))],
-                                                 how="horizontal"))
+        if accepted:  # one pass: only the columns COPY takes are filtered
+            rows = pl.concat([named.select(cs.starts_with("_extra_")), typed.with_columns(correct.alias("__ok"))],
+                             how="horizontal")
+            self._copy(d, self.fresh_raw, rows.lazy().filter("__ok").select(
+                *meta, extra, *self.judge.copy_columns()).collect())
         if accepted < named.height:
             bad = named.filter(~correct).with_columns(reasons.filter(~correct).alias("_reasons"))
             self._copy(d, self.fresh_quarantine, bad.select(
@@ -330,12 +337,10 @@ class MonthLoader:
         ok = (reasons.list.len() == 0)
         frame = typed.select(keys).with_columns(
             ok.alias("_ok"), pl.all_horizontal(pl.col(k).is_not_null() for k in keys).alias("_complete"),
-            named.get_column("_malformed").is_not_null().alias("_malformed"))
-        okn = pl.col("_ok").cast(pl.Int32)
-        frame = frame.with_columns(((okn.cum_sum().over(keys) - okn) > 0).alias("_dup"),
-                                   pl.struct(keys).hash(seed=KEY_HASH_SEED).alias("_h"))
-        frame = frame.with_columns((pl.col("_dup") | self._accepted.hits(frame)).alias("_dup"))
-        older = self._earlier_months(d, frame.filter("_complete").select(keys).unique())
+            named.get_column("_malformed").is_not_null().alias("_malformed"),
+            pl.struct(keys).hash(seed=KEY_HASH_SEED).alias("_h"))
+        frame = frame.with_columns((self._repeated_in_frame(frame) | self._accepted.hits(frame)).alias("_dup"))
+        older = self._earlier_months(d, frame.filter("_complete").select(keys))
         if older is not None:
             hit = frame.select(keys).join(older.with_columns(pl.lit(True).alias("_hit")), on=keys, how="left",
                                           maintain_order="left").get_column("_hit").fill_null(False)
@@ -347,11 +352,23 @@ class MonthLoader:
             pl.when("_dup").then(pl.col("_reasons").list.concat(pl.lit([DUPLICATE_REASON])))
             .otherwise(pl.col("_reasons")).alias("_reasons")).to_series()
 
+    def _repeated_in_frame(self, frame: pl.DataFrame) -> pl.Series:
+        """Whether an earlier correct row of the frame has the row's key. Only rows whose key's hash
+        repeats within the frame can, and they are few: the window runs on them alone."""
+        dup = pl.zeros(frame.height, pl.Boolean, eager=True)
+        repeated = frame.get_column("_h").is_duplicated()
+        if not repeated.any():
+            return dup
+        okn = pl.col("_ok").cast(pl.Int32)
+        few = frame.with_row_index("_i").filter(repeated).filter((okn.cum_sum().over(self.keys) - okn) > 0)
+        return dup.scatter(few.get_column("_i"), True)
+
     def _earlier_months(self, d: Delivery, keys: pl.DataFrame) -> pl.DataFrame | None:
         """The frame's keys already accepted from another month's folder earlier in delivery order:
         the keys go to a temporary table by COPY and meet raw.<feed>'s key index."""
         if self.spec.kind != "event" or not keys.height or not self._other_months():
             return None
+        keys = keys.unique()
         spec, cur = self.spec, self.cur
         names = sql.SQL(", ").join(map(sql.Identifier, spec.key))
         if not self._keys_table:
@@ -445,50 +462,77 @@ class _AcceptedKeys:
 
 
 class _CopyWriter:
-    """COPY on a thread of its own, one frame behind the judging: the rows are rendered as CSV and
-    PostgreSQL takes them while the next frame is judged (Polars renders without the GIL). A failure
-    is raised in the loader's thread, naming its file."""
+    """COPY one frame behind the judging, in two stages on threads of their own: one renders a frame
+    as CSV (Polars renders without the GIL) while the other streams the frame before it into
+    PostgreSQL, so the server's COPY rarely waits. A failure is raised in the loader's thread,
+    naming its file."""
 
     def __init__(self, connection):
         self._cursor = connection.cursor()
-        self._queue: queue.Queue = queue.Queue(maxsize=2)  # bounded: memory stays flat
+        self._frames: queue.Queue = queue.Queue(maxsize=2)  # bounded: memory stays flat
+        self._payloads: queue.Queue = queue.Queue(maxsize=1)
         self._error: tuple[str, psycopg2.Error] | None = None
-        self._thread = threading.Thread(target=self._work, name="copy-writer", daemon=True)
-        self._thread.start()
+        self._failure: BaseException | None = None  # rendering failed (not the database's refusal)
+        self._threads = [threading.Thread(target=self._render, name="copy-render", daemon=True),
+                         threading.Thread(target=self._send, name="copy-writer", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
-    def _work(self) -> None:
+    def _render(self) -> None:
         while True:
-            item = self._queue.get()
+            item = self._frames.get()
+            try:
+                if item is None:
+                    self._payloads.put(None)
+                    return
+                rel, statement, frame = item
+                if self._error is None and self._failure is None:
+                    buffer = io.BytesIO()
+                    try:
+                        # every text quoted: a value reading `\.` alone on a line would end COPY's data early
+                        frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
+                    except BaseException as e:  # noqa: BLE001 - raised in the loader's thread
+                        self._failure = e
+                    else:
+                        buffer.seek(0)
+                        self._payloads.put((rel, statement, buffer))
+            finally:
+                self._frames.task_done()
+
+    def _send(self) -> None:
+        while True:
+            item = self._payloads.get()
             try:
                 if item is None:
                     return
-                rel, statement, frame = item
+                rel, statement, buffer = item
                 if self._error is None:
-                    buffer = io.BytesIO()
-                    # every text quoted: a value reading `\.` alone on a line would end COPY's data early
-                    frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
-                    buffer.seek(0)
                     try:
                         self._cursor.copy_expert(statement, buffer, size=1 << 20)
                     except psycopg2.Error as e:
                         self._error = (rel, e)
             finally:
-                self._queue.task_done()
+                self._payloads.task_done()
 
     def put(self, rel: str, statement: str, frame: pl.DataFrame) -> None:
         self._raise()
-        self._queue.put((rel, statement, frame))
+        self._frames.put((rel, statement, frame))
 
     def drain(self) -> None:
-        self._queue.join()
+        self._frames.join()  # every frame rendered and handed on …
+        self._payloads.join()  # … and sent
         self._raise()
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        self._frames.put(None)
+        for thread in self._threads:
+            thread.join()
         self._raise()
 
     def _raise(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
         if self._error is not None:
             rel, error = self._error
             raise _RefusedByDatabase(rel, error)
