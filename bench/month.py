@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,8 @@ def main() -> None:
     parser.add_argument("--scale", choices=["small", "city"], default="city")
     parser.add_argument("--month", default="2020-08")
     parser.add_argument("--inbox", help="an inbox that holds the month already (else one is generated)")
+    parser.add_argument("--database", default="jn_bench_month",
+                        help="the database made afresh for the run (kept afterwards, to compare results)")
     args = parser.parse_args()
     server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -102,7 +105,7 @@ def main() -> None:
         csvs = [p for p in files if p.suffix == ".csv"]
         print(f"{len(files)} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MB ({len(csvs)} CSV)")
 
-        url = fresh_database(server, "jn_bench_month")
+        url = fresh_database(server, args.database)
         home = Path(tmp) / "home"
         env = {**os.environ, "JN_CREDIT_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
                "JN_CREDIT_SETTLE_SECONDS": "0"}
@@ -110,12 +113,14 @@ def main() -> None:
         done = subprocess.run([sys.executable, "-m", "jn_credit_dagster.cli", "run", "--inbox", str(inbox),
                                "--month", args.month, "--database-url", url], env=env, capture_output=True, text=True)
         run_s = time.perf_counter() - started
+        child = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run's own process (PostgreSQL's time is not in it)
         if done.returncode:
             print(done.stdout[-2000:], done.stderr[-2000:])
             raise SystemExit(f"jn-credit run failed ({done.returncode})")
         steps = step_seconds(home / "dagster")
         for stage, seconds in by_stage(steps).items():
             print(f"  {stage:<24} {seconds:7.1f}s")
+        print(f"  run process CPU: user {child.ru_utime:.1f}s sys {child.ru_stime:.1f}s")
         slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:8]
         print("  slowest steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in slowest))
 

@@ -1,5 +1,5 @@
 -- The subject master (issue 4): one row per 统一社会信用代码 per month, built by the asset wh/subjects
--- (jn_credit_dagster/defs/warehouse/subjects.py). A month is rebuilt whole in one transaction.
+-- (jn_credit_dagster/lib/subjects.py). A month is rebuilt whole in one transaction.
 CREATE SCHEMA IF NOT EXISTS wh;
 
 CREATE TABLE IF NOT EXISTS wh.subjects (
@@ -10,8 +10,11 @@ CREATE TABLE IF NOT EXISTS wh.subjects (
     district    text,              -- the registry's 所属区县; else positions 3-8 of the USCC when a known district
     in_registry boolean NOT NULL,  -- on a row of M's registry snapshot
     sources     text[] NOT NULL,   -- the feeds naming it (registry: M's snapshot; the others: correct rows delivered in M or before)
+    existing    boolean NOT NULL DEFAULT false,  -- in E(M) (INDICATORS.md): on a snapshot row with 主体类型 企业, 登记状态 存续
     PRIMARY KEY (month, uscc)
 );
+-- A table of an earlier version gains the column; its months are rebuilt by the next wh/subjects run.
+ALTER TABLE wh.subjects ADD COLUMN IF NOT EXISTS existing boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS subjects_month_kind ON wh.subjects (month, kind);
 
 -- 主体类型 of the registry (FEEDS.md) → kind.

@@ -6,6 +6,7 @@ import dagster as dg
 from jn_credit_dagster import partitions
 from jn_credit_dagster.defs.warehouse.assets import CALENDAR_KEY, DISTRICTS_KEY, UNITS_KEY
 from jn_credit_dagster.defs.warehouse.facts import fact_key
+from jn_credit_dagster.defs.warehouse.subjects import SUBJECTS_KEY
 from jn_credit_dagster.ingest import feed_key
 from jn_credit_dagster.lib import indicators
 from jn_credit_dagster.lib.catalog import load_catalog
@@ -42,7 +43,7 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
         partitions_def=partitions.monthly(),
         # state feeds through their latest state (wh/<feed>); event and snapshot feeds are read raw
         deps=[*(fact_key(f) if s.kind == "state" else feed_key(f) for f, s in load_specs().items()),
-              CALENDAR_KEY, UNITS_KEY, DISTRICTS_KEY],
+              SUBJECTS_KEY, CALENDAR_KEY, UNITS_KEY, DISTRICTS_KEY],
         kinds={"postgres"},
         retry_policy=DB_RETRY,
         pool=WAREHOUSE_POOL,
