@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS wh.subjects (
 );
 -- A table of an earlier version gains the column; its months are rebuilt by the next wh/subjects run.
 ALTER TABLE wh.subjects ADD COLUMN IF NOT EXISTS existing boolean NOT NULL DEFAULT false;
-CREATE INDEX IF NOT EXISTS subjects_month_kind ON wh.subjects (month, kind);
+-- No index by kind: nothing looks subjects up by kind (the indicators read a month by the primary key's
+-- month), and keeping one cost more than the rest of a city month's insert.
+DROP INDEX IF EXISTS wh.subjects_month_kind;
 
 -- 主体类型 of the registry (FEEDS.md) → kind.
 CREATE OR REPLACE FUNCTION wh.subject_kind(subject_type text) RETURNS text
