@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -65,6 +67,39 @@ def raw_copy(url: str, files: list[Path]) -> tuple[float, int]:
     return seconds, total
 
 
+class ServerCpu(threading.Thread):
+    """The CPU seconds of PostgreSQL's backends serving one database, sampled from /proc while the run
+    goes (the run's own process is measured by getrusage; together they are the run's CPU, the figure
+    to compare on a machine other work shares). Needs the server on this host and /proc readable."""
+
+    def __init__(self, server: str, database: str, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.server, self.database, self.interval = server, database, interval
+        self.seen: dict[int, float] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        watcher = psycopg2.connect(self.server)
+        watcher.autocommit = True
+        with watcher.cursor() as cur:
+            while not self.done.is_set():
+                cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))
+                for (pid,) in cur.fetchall():
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / tick
+                self.done.wait(self.interval)
+        watcher.close()
+
+    def stop(self) -> float:
+        self.done.set()
+        self.join()
+        return sum(self.seen.values())
+
+
 def step_seconds(dagster_home: Path) -> dict[str, float]:
     import dagster as dg
 
@@ -87,6 +122,8 @@ def main() -> None:
     parser.add_argument("--scale", choices=["small", "city"], default="city")
     parser.add_argument("--month", default="2020-08")
     parser.add_argument("--inbox", help="an inbox that holds the month already (else one is generated)")
+    parser.add_argument("--database", default="jn_bench_month",
+                        help="the database made afresh for the run (kept afterwards, to compare results)")
     args = parser.parse_args()
     server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -102,20 +139,26 @@ def main() -> None:
         csvs = [p for p in files if p.suffix == ".csv"]
         print(f"{len(files)} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MB ({len(csvs)} CSV)")
 
-        url = fresh_database(server, "jn_bench_month")
+        url = fresh_database(server, args.database)
         home = Path(tmp) / "home"
         env = {**os.environ, "JN_CREDIT_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
                "JN_CREDIT_SETTLE_SECONDS": "0"}
+        server_cpu = ServerCpu(server, args.database)
+        server_cpu.start()
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "jn_credit_dagster.cli", "run", "--inbox", str(inbox),
                                "--month", args.month, "--database-url", url], env=env, capture_output=True, text=True)
         run_s = time.perf_counter() - started
+        child = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run's own process (PostgreSQL's time is not in it)
+        pg_cpu = server_cpu.stop()
         if done.returncode:
             print(done.stdout[-2000:], done.stderr[-2000:])
             raise SystemExit(f"jn-credit run failed ({done.returncode})")
         steps = step_seconds(home / "dagster")
         for stage, seconds in by_stage(steps).items():
             print(f"  {stage:<24} {seconds:7.1f}s")
+        print(f"  CPU: run process user {child.ru_utime:.1f}s sys {child.ru_stime:.1f}s, PostgreSQL {pg_cpu:.1f}s, "
+              f"total {child.ru_utime + child.ru_stime + pg_cpu:.1f}s; load average {os.getloadavg()[0]:.1f}")
         slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:8]
         print("  slowest steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in slowest))
 

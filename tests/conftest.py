@@ -19,7 +19,8 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from jn_credit_dagster.lib import database, facts, loader
+from jn_credit_dagster.defs.warehouse.assets import district_rows
+from jn_credit_dagster.lib import database, facts, loader, subjects
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.lib.suites import load_suite
 
@@ -138,8 +139,11 @@ def ingest(db, inbox, tmp_path):
 
 @pytest.fixture
 def build_facts(db):
-    """build_facts("YYYY-MM") builds that month's latest state of every state feed, as wh/<feed> does."""
+    """build_facts("YYYY-MM") builds that month's latest state of every state feed, as wh/<feed> does, and
+    its subjects, as wh/subjects does: what the indicators read."""
     def run(month):
         with database.transaction(db) as cur:
-            return facts.build_all(cur, dt.date.fromisoformat(month + "-01"))
+            built = facts.build_all(cur, dt.date.fromisoformat(month + "-01"))
+            subjects.build_month(cur, dt.date.fromisoformat(month + "-01"), [code for code, _, _ in district_rows()])
+            return built
     return run

@@ -11,9 +11,12 @@ import sys
 import pytest
 
 from jn_credit_dagster.generate import generate
-from jn_credit_dagster.lib import database, facts, indicators
+from jn_credit_dagster.defs.warehouse.assets import district_rows
+from jn_credit_dagster.lib import database, facts, indicators, subjects
 from jn_credit_dagster.lib.catalog import IDS, load_catalog
 from jn_credit_dagster.lib.city import UNITS
+
+DISTRICTS = [code for code, _, _ in district_rows()]  # wh/subjects' known districts
 
 MONTHS = ["2020-07", "2020-08"]
 SEED = 7
@@ -118,6 +121,7 @@ def test_null_indicators_of_an_empty_month_say_why(db):
     self-report and deduction says "no self-report"."""
     with database.transaction(db) as cur:
         facts.build_all(cur, dt.date(2018, 12, 1))
+        subjects.build_month(cur, dt.date(2018, 12, 1), DISTRICTS)
         result = indicators.compute_month(cur, dt.date(2018, 12, 1))
         cur.execute("DELETE FROM wh.indicator_results WHERE month = '2018-12-01'")
         cur.execute("DELETE FROM wh.indicator_totals WHERE month = '2018-12-01'")

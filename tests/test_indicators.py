@@ -13,12 +13,15 @@ import pytest
 import yaml
 
 from jn_credit_dagster.defs.indicators.assets import results_asset
-from jn_credit_dagster.defs.indicators.checks import indicator_check
 from jn_credit_dagster.defs.warehouse.facts import fact_asset
-from jn_credit_dagster.lib import database, facts, indicators
+from jn_credit_dagster.defs.warehouse.subjects import subjects_asset
+from jn_credit_dagster.defs.warehouse.assets import district_rows
+from jn_credit_dagster.lib import database, facts, indicators, subjects
 from jn_credit_dagster.lib.catalog import IDS, load_catalog
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import Warehouse
+
+DISTRICTS = [code for code, _, _ in district_rows()]  # wh/subjects' known districts
 
 CASES = Path(__file__).parent / "cases"
 PENALTY = yaml.safe_load((CASES / "penalty.yaml").read_text(encoding="utf-8"))["good"]
@@ -71,6 +74,7 @@ def compute(url, month, sql_dir):
     month = dt.date.fromisoformat(month + "-01")
     with database.transaction(url) as cur:
         facts.build_all(cur, month)
+        subjects.build_month(cur, month, DISTRICTS)
         return indicators.compute_month(cur, month, sql_dir=sql_dir)
 
 
@@ -172,14 +176,14 @@ def test_asset_and_red_check_warns(wh, deliver, ingest, sql_dir):
     ingest("penalty", "2020-08")
     catalog = load_catalog()
     result = dg.materialize(
-        [*(fact_asset(spec) for spec in facts.state_specs()), results_asset(sql_dir),
-         indicator_check(catalog["I39"]), indicator_check(catalog["I03"]), indicator_check(catalog["I06"])],
+        [*(fact_asset(spec) for spec in facts.state_specs()), subjects_asset(), results_asset(sql_dir)],
         partition_key="2020-08", resources={"warehouse": Warehouse()},
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert result.success
     meta = result.asset_materializations_for_node("indicators__results")[0].metadata
     assert meta["status_red"].value >= 1 and "I03" in meta["city"].value and "I06" in meta["missing_sql"].value
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(checks) == set(catalog.indicators), "every indicator's check, from the results step itself"
     assert not checks["I39"].passed and checks["I39"].severity == dg.AssetCheckSeverity.WARN
     assert checks["I39"].metadata["status"].value == "red" and checks["I39"].metadata["value"].value == 1
     assert checks["I03"].passed and checks["I03"].metadata["score"].value == pytest.approx(3)
@@ -195,6 +199,7 @@ def test_results_without_the_months_facts_fail_and_say_which(wh, sql_dir):
     assert not result.success
     failure = result.failure_data_for_node("indicators__results").error.message
     assert "wh/arrears" in failure and "wh/self_report" in failure and "wh/blacklist" not in failure
+    assert "wh/subjects" in failure
     with database.transaction(wh) as cur:
         cur.execute("SELECT count(*) FROM wh.indicator_totals WHERE month = '2020-08-01'")
         assert cur.fetchone()[0] == 0

@@ -14,11 +14,14 @@ import pytest
 import yaml
 
 from jn_credit_dagster.ingest import record_inbox_month
-from jn_credit_dagster.lib import database, facts, indicators
+from jn_credit_dagster.defs.warehouse.assets import district_rows
+from jn_credit_dagster.lib import database, facts, indicators, subjects
 from jn_credit_dagster.lib.identifiers import id_check_char, uscc_valid
 from jn_credit_dagster.lib.privacy import mask_ids, mask_personal, mask_url, scrub
 from jn_credit_dagster.reports import build_all
 from jn_credit_dagster.resources import Inbox, Warehouse
+
+DISTRICTS = [code for code, _, _ in district_rows()]  # wh/subjects' known districts
 
 CASES = Path(__file__).parent / "cases"
 
@@ -112,6 +115,7 @@ def planted(db, query, deliver, ingest, inbox):
     assert {r[0] for r in query("SELECT reason_code FROM ingest.ledger")} >= {"bad_name", "unknown_unit"}
     with database.transaction(db) as cur:
         facts.build_all(cur, dt.date(2020, 8, 1))
+        subjects.build_month(cur, dt.date(2020, 8, 1), DISTRICTS)
         indicators.compute_month(cur, dt.date(2020, 8, 1))
     return db
 

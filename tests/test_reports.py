@@ -16,10 +16,13 @@ import openpyxl
 import pytest
 import yaml
 
-from jn_credit_dagster.lib import database, facts, indicators
+from jn_credit_dagster.defs.warehouse.assets import district_rows
+from jn_credit_dagster.lib import database, facts, indicators, subjects
 from jn_credit_dagster.lib.catalog import IDS
 from jn_credit_dagster.lib.deliveries_due import DUE
 from jn_credit_dagster.reports import build_all, bulletin, data, package, rectification
+
+DISTRICTS = [code for code, _, _ in district_rows()]  # wh/subjects' known districts
 
 CASES = Path(__file__).parent / "cases"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "reports"
@@ -62,6 +65,7 @@ def month(db, query, deliver, ingest, inbox):
     with database.transaction(db) as cur:
         for month in (dt.date(2020, 7, 1), dt.date(2020, 8, 1)):
             facts.build_all(cur, month)
+            subjects.build_month(cur, month, DISTRICTS)
             indicators.compute_month(cur, month)
     return db
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from psycopg2.extras import Json, execute_values
 
-from . import facts, paths
+from . import facts, paths, subjects
 from .catalog import Catalog, Indicator, load_catalog, score, status
 from .status import NA, STATUSES
 
@@ -260,14 +260,15 @@ def deduction_rows(ind: Indicator, reports: list[dict], month: dt.date) -> list[
 # ---------------------------------------------------------------- the month
 
 class FactsNotBuilt(RuntimeError):
-    """The indicators of a month read the state feeds' facts of that month (wh.<feed>, lib/facts.py)."""
+    """The indicators of a month read the state feeds' facts of that month (wh.<feed>, lib/facts.py) and
+    its subjects (wh.subjects, lib/subjects.py)."""
 
 
 def compute_month(cur, month: dt.date, sql_dir: Path | str = SQL_DIR, catalog: Catalog | None = None) -> MonthIndicators:
     """Compute every indicator of the catalog for M and replace M's rows, on `cur` (the caller's transaction)."""
     catalog = catalog or load_catalog()
     month = month.replace(day=1)
-    unbuilt = facts.unbuilt(cur, month)
+    unbuilt = facts.unbuilt(cur, month) + ([] if subjects.built(cur, month) else [subjects.BUILD])
     if unbuilt:  # an empty latest state would read as "nothing listed", and score
         raise FactsNotBuilt(f"the latest state of {', '.join(unbuilt)} is not built for {month:%Y-%m}: "
                             f"materialize {', '.join('wh/' + f for f in unbuilt)} for that month first")

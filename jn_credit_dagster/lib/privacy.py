@@ -27,6 +27,8 @@ from .identifiers import id_check_char, uscc_valid
 
 _DIGIT = r"[0-9\uff10-\uff19]"
 _RUN = re.compile(rf"{_DIGIT}+[Xx\uff38\uff58]?")
+# Some run of 15 or more: only then can mask_ids change anything (most values, dates and amounts, have none).
+_LONG_RUN = re.compile(rf"{_DIGIT}{{15}}|{_DIGIT}{{14}}[Xx\uff38\uff58]")
 _ID18 = re.compile(r"[1-8]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]")
 _ID15 = re.compile(r"[1-8]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}")
 _URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)([^\s@/]+)(@)")
@@ -52,7 +54,7 @@ def _is_id(run: str) -> bool:
 
 def mask_ids(text: str) -> str:
     """`text` with every 身份证号-shaped run masked to its first 3 and last 2 characters."""
-    if not text:
+    if not text or not _LONG_RUN.search(text):
         return text
     return _RUN.sub(lambda m: _keep(m.group(0)) if len(m.group(0)) >= 15 and _is_id(_ascii(m.group(0)))
                     else m.group(0), text)
@@ -70,7 +72,9 @@ def mask_url(text: str) -> str:
     """Passwords in URLs (`postgresql://u:***@host/db`) and in `password=…` keywords replaced by ***."""
     if not text:
         return text
-    return _KEYWORD_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***\3", text))
+    if "://" in text:  # each pattern needs its literal: ':/' and '=' have no case variants
+        text = _URL_PASSWORD.sub(r"\1***\3", text)
+    return _KEYWORD_PASSWORD.sub(r"\1***", text) if "=" in text else text
 
 
 def scrub(value) -> str:

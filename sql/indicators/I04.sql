@@ -11,7 +11,7 @@ WITH delivered AS (
     SELECT x.*, wh.wd(x.decided_on, x.delivery_date) AS wd, coalesce(u.district, s.district) AS district
     FROM delivered x
     LEFT JOIN wh.units u ON u.unit = x.unit
-    LEFT JOIN wh.subject_district(%(month)s) s ON s.uscc = x.uscc
+    LEFT JOIN wh.subjects s ON s.month = %(month)s AND s.in_registry AND s.uscc = x.uscc
 ), groups AS (
     SELECT 'city' AS scope, '370800' AS scope_key, d.* FROM d
     UNION ALL SELECT 'unit', d.unit, d.* FROM d

@@ -18,7 +18,7 @@ WITH r AS (
 ), t AS (
     SELECT count(*) FILTER (WHERE np IS NOT TRUE) AS ent, count(*) FILTER (WHERE np) AS np FROM r
 ), k AS (
-    SELECT (SELECT count(*) FROM wh.existing_enterprises(%(month)s)) AS e, wh.population(%(month)s) AS p
+    SELECT (SELECT count(*) FROM wh.subjects WHERE month = %(month)s AND existing) AS e, wh.population(%(month)s) AS p
 ), v AS (
     SELECT t.ent::numeric / nullif(k.e, 0) + t.np::numeric / nullif(k.p, 0) AS value FROM t, k
 )

@@ -2,7 +2,7 @@
 -- M: correct rows delivered in M whose USCC is on some row of M's registry snapshot / correct rows
 -- delivered in M that have a USCC (0 for a feed with none). A count (0–4): numerator = value,
 -- denominator NULL; per feed in evidence. Per unit: Σ of the unit's own link rates over its feeds.
-WITH reg AS (SELECT DISTINCT uscc FROM wh.registry_snapshot(%(month)s)),
+WITH reg AS (SELECT uscc FROM wh.subjects WHERE month = %(month)s AND in_registry),
 rows AS (
     SELECT 'water_bill' AS feed, unit, uscc FROM raw.water_bill WHERE month = %(month)s AND uscc IS NOT NULL
     UNION ALL SELECT 'power_bill', unit, uscc FROM raw.power_bill WHERE month = %(month)s AND uscc IS NOT NULL

@@ -13,24 +13,33 @@ WITH f AS (
     SELECT q.row_no, upper(trim(q.uscc)), q.subject_name, nullif(trim(q.district), ''),
            coalesce(jn.uscc_valid(upper(trim(q.uscc))), false)
     FROM quarantine.registry q JOIN f ON q.month = f.month AND q.unit = f.unit AND q.file_sha256 = f.sha256
-), judged AS (
+), named_twice AS (
     -- another row of the same valid USCC has a different name (NULL included) exactly when the USCC's
-    -- rows carry two or more names: then every one of its rows counts
-    SELECT c.*, c.valid AND (
-               min(c.subject_name) OVER w IS DISTINCT FROM max(c.subject_name) OVER w
-               OR (bool_or(c.subject_name IS NULL) OVER w AND bool_or(c.subject_name IS NOT NULL) OVER w)) AS duplicate
-    FROM rows c
-    WINDOW w AS (PARTITION BY c.valid, CASE WHEN c.valid THEN c.uscc END)
-), groups AS (
-    SELECT 'city' AS scope, '370800' AS scope_key, j.* FROM judged j
-    UNION ALL SELECT 'district', j.district, j.* FROM judged j WHERE j.district IS NOT NULL
+    -- rows carry two or more names: then every one of its rows counts (one hashed pass, no sort)
+    SELECT c.uscc FROM rows c WHERE c.valid GROUP BY c.uscc
+    HAVING min(c.subject_name) IS DISTINCT FROM max(c.subject_name)
+        OR (bool_or(c.subject_name IS NULL) AND bool_or(c.subject_name IS NOT NULL))
+), judged AS (
+    SELECT c.*, NOT c.valid OR n.uscc IS NOT NULL AS bad
+    FROM rows c LEFT JOIN named_twice n ON c.valid AND n.uscc = c.uscc
+), counts AS (  -- the city (the empty grouping set: a row even when M has no delivery) and each district
+    SELECT CASE WHEN grouping(j.district) = 1 THEN 'city' ELSE 'district' END AS scope,
+           CASE WHEN grouping(j.district) = 1 THEN '370800' ELSE j.district END AS scope_key,
+           count(*) FILTER (WHERE j.bad)::numeric AS numerator, count(*)::numeric AS denominator
+    FROM judged j GROUP BY GROUPING SETS ((), (j.district))
+), listed AS (  -- the evidence: the first 20 counted rows by row number, of the few rows counted
+    SELECT g.scope, g.scope_key,
+           jsonb_path_query_array(jsonb_agg(jsonb_build_object('row_no', b.row_no, 'uscc', b.uscc,
+               'subject_name', b.subject_name, 'problem', CASE WHEN NOT b.valid THEN 'invalid' ELSE 'duplicate' END)
+               ORDER BY b.row_no), '$[0 to 19]') AS rows
+    FROM judged b
+    CROSS JOIN LATERAL (VALUES ('city', '370800'), ('district', b.district)) AS g(scope, scope_key)
+    WHERE b.bad AND g.scope_key IS NOT NULL
+    GROUP BY g.scope, g.scope_key
 ), agg AS (
-    SELECT scope, scope_key, count(*) FILTER (WHERE NOT valid OR duplicate)::numeric AS numerator,
-           count(*)::numeric AS denominator,
-           jsonb_path_query_array(coalesce(jsonb_agg(jsonb_build_object('row_no', row_no, 'uscc', uscc,
-               'subject_name', subject_name, 'problem', CASE WHEN NOT valid THEN 'invalid' ELSE 'duplicate' END)
-               ORDER BY row_no) FILTER (WHERE NOT valid OR duplicate), '[]'), '$[0 to 19]') AS rows
-    FROM groups GROUP BY scope, scope_key
+    SELECT c.scope, c.scope_key, c.numerator, c.denominator, coalesce(l.rows, '[]'::jsonb) AS rows
+    FROM counts c LEFT JOIN listed l ON l.scope = c.scope AND l.scope_key = c.scope_key
+    WHERE c.scope_key IS NOT NULL AND c.denominator > 0
 )
 SELECT c.scope::text, c.scope_key::text, coalesce(a.numerator, 0) AS numerator, coalesce(a.denominator, 0) AS denominator,
        a.numerator / nullif(a.denominator, 0) AS value,

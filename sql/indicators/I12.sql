@@ -1,6 +1,6 @@
 -- I12 信易贷平台注册企业占比: USCC in E(M) with a latest-state xyd_registration row 状态 正常 on some
 -- platform / |E(M)|.
-WITH e AS (SELECT uscc FROM wh.existing_enterprises(%(month)s)),
+WITH e AS (SELECT uscc FROM wh.subjects WHERE month = %(month)s AND existing),
 reg AS (SELECT DISTINCT uscc FROM wh.xyd_registration WHERE as_of_month = %(month)s AND status = '正常'),
 j AS (SELECT e.uscc, r.uscc IS NOT NULL AS registered FROM e LEFT JOIN reg r ON r.uscc = e.uscc)
 SELECT 'city'::text AS scope, '370800'::text AS scope_key,

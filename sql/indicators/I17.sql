@@ -1,7 +1,7 @@
 -- I17 A级纳税人和海关高级认证企业占比: USCC in E(M) that (a) have 信用级别 A for Y, the latest 评价年度
 -- in the latest state of tax_grade, or (b) whose latest-state customs_aeo row is 高级认证企业 with
 -- 状态 有效 / |E(M)|; a subject counts once.
-WITH e AS (SELECT uscc FROM wh.existing_enterprises(%(month)s)),
+WITH e AS (SELECT uscc FROM wh.subjects WHERE month = %(month)s AND existing),
 t AS (SELECT * FROM wh.tax_grade WHERE as_of_month = %(month)s),
 y AS (SELECT max(eval_year) AS y FROM t),
 a AS (SELECT DISTINCT t.uscc FROM t, y WHERE t.eval_year = y.y AND t.grade = 'A'),

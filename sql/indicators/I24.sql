@@ -4,10 +4,10 @@
 -- in M's registry snapshot; denominator E(M) of that district).
 WITH l AS (
     SELECT b.*, s.district FROM wh.blacklist b
-    LEFT JOIN wh.subject_district(%(month)s) s ON s.uscc = b.uscc
+    LEFT JOIN wh.subjects s ON s.month = %(month)s AND s.in_registry AND s.uscc = b.uscc
     WHERE b.as_of_month = %(month)s AND b.subject_category = '法人及非法人组织' AND b.uscc IS NOT NULL AND b.listed_on <= %(month_end)s
       AND (b.removed_on IS NULL OR b.removed_on > %(month_end)s)
-), e AS (SELECT * FROM wh.existing_enterprises(%(month)s)),
+), e AS (SELECT uscc, district FROM wh.subjects WHERE month = %(month)s AND existing),
 groups AS (
     SELECT 'city' AS scope, '370800' AS scope_key, l.* FROM l
     UNION ALL SELECT 'unit', l.unit, l.* FROM l

@@ -36,20 +36,9 @@ LANGUAGE sql STABLE AS $$
     JOIN raw.registry r ON r.month = d.month AND r.unit = d.unit AND r.file_sha256 = d.sha256
 $$;
 
--- E(M): distinct USCC of M's registry snapshot with 主体类型 企业 and 登记状态 存续 (with the
--- district of the first such row).
-CREATE OR REPLACE FUNCTION wh.existing_enterprises(m date) RETURNS TABLE (uscc text, district text)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (s.uscc) s.uscc, s.district FROM wh.registry_snapshot(m) s
-    WHERE s.subject_type = '企业' AND s.registration_status = '存续'
-    ORDER BY s.uscc, s.row_no
-$$;
-
--- The district of each USCC in M's registry snapshot (any subject type or status).
-CREATE OR REPLACE FUNCTION wh.subject_district(m date) RETURNS TABLE (uscc text, district text)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (s.uscc) s.uscc, s.district FROM wh.registry_snapshot(m) s ORDER BY s.uscc, s.row_no
-$$;
+-- E(M), the districts of subjects and registry membership: read from wh.subjects (sql/schema/050_subjects.sql),
+-- which sorts M's registry snapshot once; these functions repeated that work in every indicator.
+DROP FUNCTION IF EXISTS wh.existing_enterprises(date), wh.subject_district(date);
 
 -- M's service_item snapshot.
 CREATE OR REPLACE FUNCTION wh.service_item_snapshot(m date)

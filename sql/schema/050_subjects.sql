@@ -1,5 +1,5 @@
 -- The subject master (issue 4): one row per 统一社会信用代码 per month, built by the asset wh/subjects
--- (jn_credit_dagster/defs/warehouse/subjects.py). A month is rebuilt whole in one transaction.
+-- (jn_credit_dagster/lib/subjects.py). A month is rebuilt whole in one transaction.
 CREATE SCHEMA IF NOT EXISTS wh;
 
 CREATE TABLE IF NOT EXISTS wh.subjects (
@@ -10,9 +10,14 @@ CREATE TABLE IF NOT EXISTS wh.subjects (
     district    text,              -- the registry's 所属区县; else positions 3-8 of the USCC when a known district
     in_registry boolean NOT NULL,  -- on a row of M's registry snapshot
     sources     text[] NOT NULL,   -- the feeds naming it (registry: M's snapshot; the others: correct rows delivered in M or before)
+    existing    boolean NOT NULL DEFAULT false,  -- in E(M) (INDICATORS.md): on a snapshot row with 主体类型 企业, 登记状态 存续
     PRIMARY KEY (month, uscc)
 );
-CREATE INDEX IF NOT EXISTS subjects_month_kind ON wh.subjects (month, kind);
+-- A table of an earlier version gains the column; its months are rebuilt by the next wh/subjects run.
+ALTER TABLE wh.subjects ADD COLUMN IF NOT EXISTS existing boolean NOT NULL DEFAULT false;
+-- No index by kind: nothing looks subjects up by kind (the indicators read a month by the primary key's
+-- month), and keeping one cost more than the rest of a city month's insert.
+DROP INDEX IF EXISTS wh.subjects_month_kind;
 
 -- 主体类型 of the registry (FEEDS.md) → kind.
 CREATE OR REPLACE FUNCTION wh.subject_kind(subject_type text) RETURNS text

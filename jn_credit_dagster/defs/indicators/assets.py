@@ -4,6 +4,7 @@ of the catalog (assets/indicators.yaml) into wh.indicator_results and wh.indicat
 import dagster as dg
 
 from jn_credit_dagster import partitions
+from jn_credit_dagster.defs.indicators.checks import RESULTS_KEY, check_results, check_spec
 from jn_credit_dagster.defs.lineage import window_mapping
 from jn_credit_dagster.defs.warehouse.assets import CALENDAR_KEY, DISTRICTS_KEY, UNITS_KEY
 from jn_credit_dagster.defs.warehouse.facts import fact_key
@@ -15,7 +16,6 @@ from jn_credit_dagster.lib.present import markdown_table, number
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
 from jn_credit_dagster.lib.failures import asset_failures
 
-RESULTS_KEY = dg.AssetKey(["indicators", "results"])
 GROUP = "indicators"
 
 
@@ -79,6 +79,7 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
         # what the catalog says the indicators read (assets/indicators.yaml `reads:`), each over its months
         deps=catalog_deps(catalog),
         kinds={"postgres"},
+        check_specs=[check_spec(ind) for ind in catalog.indicators.values()],
         retry_policy=DB_RETRY,
         pool=WAREHOUSE_POOL,
         description="城市信用状况监测预警指标（2020 版）：目录 assets/indicators.yaml 中每项指标的当月值、分子、分母、"
@@ -98,6 +99,7 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
         try:
             with warehouse.transaction() as cur:
                 result = indicators.compute_month(cur, month, sql_dir=sql_dir)
+                checks = check_results(cur, catalog, month, context.partition_key)
         except indicators.FactsNotBuilt as error:  # a retry would not build them
             raise dg.Failure(str(error), allow_retries=False) from error
         if result.missing:
@@ -105,7 +107,7 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
         for ind_id, error in result.errors.items():
             context.log.error(f"{ind_id}: its SQL failed ({error}); stored as n/a")
         counts = result.count_by_status()
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(check_results=checks, metadata={
             "dagster/row_count": dg.MetadataValue.int(len(result.rows)),
             "total_score": dg.MetadataValue.float(float(result.total_score)),
             "max_score": dg.MetadataValue.float(float(result.max_score)),
