@@ -280,10 +280,19 @@ def _summarise(outcomes: list[MonthOutcome], seconds: float) -> list[str]:
         lines.append(f"  rows accepted {totals['accepted']}, quarantined {totals['quarantined']}; files rejected "
                      f"{totals['rejected']} (file by file: jn-credit ledger --month M)")
     last_run = next((o for o in reversed(outcomes) if o.result is not None), None)
-    if last_run is not None:
-        checks = _failed_checks(last_run.result)
-        shown = ", ".join(checks[:8]) + (" …" if len(checks) > 8 else "")
-        lines.append(f"  {last_run.month}: {len(checks)} checks not passed" + (f": {shown}" if checks else ""))
+    if last_run is not None:  # the last month run, feed by feed, and its checks that did not pass
+        result = last_run.result
+        lines.append(f"  {last_run.month}: run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
+        for event in result.get_asset_materialization_events():
+            m = event.step_materialization_data.materialization
+            meta = m.metadata
+            if "delivered_rows" in meta:
+                lines.append(f"    {m.asset_key.to_user_string():<24} {meta['accepted_rows'].value:>9} accepted "
+                             f"{meta['quarantined_rows'].value:>7} quarantined {meta['files_rejected'].value:>3} files rejected")
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                lines.append(f"    check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
+                             f"failed ({evaluation.severity.value})")
     return lines
 
 

@@ -92,12 +92,13 @@ QUIET_SECONDS = 15  # without a terminal: at most this long between two progress
 
 
 class RangeProgress:
-    """The display of a range of months: a line per month (and per failed or retried step) for any
-    reader; on a terminal also a status line rewritten in place — month i of n, the running step,
+    """The display of a range of months: a line per month (and per failed or retried step; for a
+    single month, per finished step) for any reader; on a terminal also a status line rewritten in place — month i of n, the running step,
     files and rows so far, elapsed time and an estimate of what is left."""
 
-    def __init__(self, months: list[str], say, stream=None, interval: float = 1.0):
+    def __init__(self, months: list[str], say, stream=None, interval: float = 1.0, steps: bool | None = None):
         self.months, self.say, self.interval = months, say, interval
+        self.steps = len(months) == 1 if steps is None else steps  # a line per finished step: one month only
         self.stream = stream if stream is not None else sys.stdout
         self.live = bool(getattr(self.stream, "isatty", lambda: False)())
         self.started = time.monotonic()
@@ -124,7 +125,7 @@ class RangeProgress:
             with self._lock:
                 self.stream.write("\r\x1b[K" + scrub(text)[:max(20, shutil.get_terminal_size().columns - 1)])
                 self.stream.flush()
-        elif time.monotonic() - self._last_line >= QUIET_SECONDS:
+        elif not self.steps and time.monotonic() - self._last_line >= QUIET_SECONDS:
             self.line(text)
 
     def skipped(self, month: str, why: str) -> None:
@@ -162,6 +163,7 @@ class MonthProgress:
         self.display, self._instance, self._run_id, self.month, self.what = display, instance, run_id, month, what
         self._cursor, self._steps = None, None
         self.done, self.files, self.rows, self.failed, self.running = 0, 0, 0, [], ""
+        self._step_rows: dict[str, str] = {}
         self.started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="jn-credit-progress", daemon=True)
@@ -218,10 +220,17 @@ class MonthProgress:
                 if "delivered_rows" in meta:  # a feed: what the month's files held
                     self.files += _count(meta.get("files_loaded"))
                     self.rows += _count(meta.get("delivered_rows"))
+                files = meta.get("files_loaded")
+                rows = meta.get("delivered_rows") or meta.get("dagster/row_count") or meta.get("rows")
+                self._step_rows[step] = "  ".join(p for p in (
+                    f"{_count(files)} files" if files is not None else "",
+                    f"{_count(rows)} rows" if rows is not None else "") if p)
             elif kind == "STEP_START":
                 self.running = step
             elif kind == "STEP_SUCCESS":
                 self.done += 1
+                if self.display.steps:
+                    self.display.line(f"  {self.month}  [{self.done:>3}] {step:<32} ok  {self._step_rows.get(step, '')}".rstrip())
             elif kind == "STEP_UP_FOR_RETRY":
                 self.display.line(f"{self.display.prefix(self.month)}  {step} retrying (transient database error)")
             elif kind == "STEP_FAILURE":
