@@ -71,16 +71,21 @@ def main() -> None:
     env["JN_CREDIT_HOME"] = str(home)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "jn_credit_dagster.cli", "demo", "--month", args.month],
-                          cwd=home, env=env, capture_output=True, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "jn_credit_dagster.cli", "demo", "--month", args.month],
+                            cwd=home, env=env, stdout=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:  # the demo's own progress, as it comes
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        lines.append(line)
+    proc.wait()
     wall = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    sys.stdout.write(done.stdout)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"demo failed (exit {done.returncode})")
-    stage_line = re.search(r"stages: database ([\d.]+) s, generate ([\d.]+) s, months ([\d.]+) s", done.stdout)
-    months = len(re.findall(r"^\[\s*\d+/\d+\] \d{4}-\d{2}  ok", done.stdout, flags=re.M))
+    if proc.returncode != 0:
+        raise SystemExit(f"demo failed (exit {proc.returncode})")
+    out = "".join(lines)
+    stage_line = re.search(r"stages: database ([\d.]+) s, generate ([\d.]+) s, months ([\d.]+) s", out)
+    months = len(re.findall(r"^\[\s*\d+/\d+\] \d{4}-\d{2}  ok", out, flags=re.M))
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"demo wall {wall:.1f} s; CPU of the demo and its children (PostgreSQL server included) "
           f"{usage.ru_utime:.1f} s user + {usage.ru_stime:.1f} s sys")

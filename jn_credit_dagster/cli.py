@@ -124,7 +124,7 @@ def run_months(months: list[str], *, reports: str = "last", force: bool = False,
     import dagster as dg
 
     from .definitions import defs
-    from .lib import month_state, runlog
+    from .lib import runlog, sqlite_hold
 
     definitions = defs()
     job = definitions.resolve_job_def("monthly_refresh")
@@ -137,50 +137,65 @@ def run_months(months: list[str], *, reports: str = "last", force: bool = False,
     display = runlog.RangeProgress(months, say)
     log = log or runlog.log_path("run")
     outcomes = []
-    for month in months:
-        date = parse_month(month)
-        want_reports = reports == "all" or month == months[-1]
-        fp = month_state.fingerprint(inbox, date)
-        with database.transaction(url) as cur:
-            done = month_state.stored(cur, date)
-            if force or done is None or done.fingerprint != fp.value:
-                month_state.forget(cur, date)  # until this run succeeds, the month is not done
-        if force:
-            done = None
-        if done is not None and done.fingerprint == fp.value and (done.reports or not want_reports):
-            display.skipped(month, f"materialized by run {done.run_id[:8]} ({done.finished_at:%Y-%m-%d %H:%M}) "
-                                   f"from the same {fp.files} files and code {fp.code_version[:8]}")
-            outcomes.append(MonthOutcome(month, "skipped"))
-            continue
-        if done is not None and done.fingerprint == fp.value:
-            ran, selection = "reports", report_keys  # the data is there; only the reports were never written
-        else:
-            ran, selection = ("all", None) if want_reports else ("data", data_keys)
-        for run_id in fail_stale_runs(instance, month):
-            display.line(f"{display.prefix(month)}  run {run_id} was left STARTED by a process that is gone: marked failed")
-        run_id = str(uuid.uuid4())
-        with runlog.capture(log, verbose), display.month(instance, run_id, month,
-                                                        "reports: " if ran == "reports" else "") as progress:
-            result = job.execute_in_process(
-                partition_key=month, instance=instance, run_id=run_id, raise_on_error=False, asset_selection=selection,
-                tags={"trigger": "cli", "month": month, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
-                      **(tags or {})})
-        display.finished(progress.seconds)
-        outcome = MonthOutcome(month, ran, progress.seconds, result)
-        outcomes.append(outcome)
-        if not result.success:
-            display.line(f"{display.prefix(month)}  FAILED after {progress.seconds:.1f} s (run {run_id})")
-            raise _failed(result, month)
-        with database.transaction(url) as cur:
-            if ran == "reports":
-                month_state.reports_written(cur, date, run_id)
-            else:
-                month_state.remember(cur, date, fp, run_id, reports=want_reports)
-        outcome.note = _month_line(result)
-        display.line(f"{display.prefix(month)}  ok  {progress.done} steps in {progress.seconds:.1f} s  {outcome.note}  "
-                     f"({runlog.clock(display.elapsed())} elapsed"
-                     + (f", ~{runlog.clock(display.left(0.0))} left)" if month != months[-1] else ")"))
+    held = sqlite_hold.WalHolder(os.environ["DAGSTER_HOME"])  # lib/sqlite_hold.py: why
+    try:
+        for month in months:
+            outcomes.append(_run_one(month, months, reports, force, tags, verbose, log, job, report_keys, data_keys,
+                                     instance, inbox, url, display, held))
+    finally:
+        held.close()
     return outcomes
+
+
+def _run_one(month, months, reports, force, tags, verbose, log, job, report_keys, data_keys, instance, inbox, url,
+             display, held) -> MonthOutcome:
+    """One month of `run_months`: skipped, its reports only, or run; raises when its run fails."""
+    from .lib import month_state, runlog
+
+    date = parse_month(month)
+    want_reports = reports == "all" or month == months[-1]
+    fp = month_state.fingerprint(inbox, date)
+    with database.transaction(url) as cur:
+        done = None if force else month_state.stored(cur, date)
+        if done is None or done.fingerprint != fp.value:
+            month_state.forget(cur, date)  # until this run succeeds, the month is not done
+    if done is not None and done.fingerprint == fp.value and (done.reports or not want_reports):
+        display.skipped(month, f"materialized by run {done.run_id[:8]} ({done.finished_at:%Y-%m-%d %H:%M}) "
+                               f"from the same {fp.files} files and code {fp.code_version[:8]}")
+        return MonthOutcome(month, "skipped")
+    if done is not None and done.fingerprint == fp.value:
+        ran, selection = "reports", report_keys  # the data is there; only the reports were never written
+    else:
+        ran, selection = ("all", None) if want_reports else ("data", data_keys)
+    for stale in fail_stale_runs(instance, month):
+        display.line(f"{display.prefix(month)}  run {stale} was left STARTED by a process that is gone: marked failed")
+    run_id = str(uuid.uuid4())
+
+    def hold_event_files():
+        held.hold("index.db")
+        held.hold(f"{run_id}.db")
+
+    with runlog.capture(log, verbose), display.month(instance, run_id, month, "reports: " if ran == "reports" else "",
+                                                    tick=hold_event_files) as progress:
+        result = job.execute_in_process(
+            partition_key=month, instance=instance, run_id=run_id, raise_on_error=False, asset_selection=selection,
+            tags={"trigger": "cli", "month": month, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
+                  **(tags or {})})
+    held.release(f"{run_id}.db")
+    display.finished(progress.seconds)
+    if not result.success:
+        display.line(f"{display.prefix(month)}  FAILED after {progress.seconds:.1f} s (run {run_id})")
+        raise _failed(result, month)
+    with database.transaction(url) as cur:
+        if ran == "reports":
+            month_state.reports_written(cur, date, run_id)
+        else:
+            month_state.remember(cur, date, fp, run_id, reports=want_reports)
+    outcome = MonthOutcome(month, ran, progress.seconds, result, _month_line(result))
+    display.line(f"{display.prefix(month)}  ok  {progress.done} steps in {progress.seconds:.1f} s  {outcome.note}  "
+                 f"({runlog.clock(display.elapsed())} elapsed"
+                 + (f", ~{runlog.clock(display.left(0.0))} left)" if month != months[-1] else ")"))
+    return outcome
 
 
 class Interrupted(Exception):

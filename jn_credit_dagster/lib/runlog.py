@@ -89,6 +89,7 @@ def _count(value) -> int:
 
 
 QUIET_SECONDS = 15  # without a terminal: at most this long between two progress lines
+TICK_SECONDS = 0.2
 
 
 class RangeProgress:
@@ -144,9 +145,9 @@ class RangeProgress:
             return None
         return per_month * max(0.0, remaining - fraction)
 
-    def month(self, instance, run_id: str, month: str, what: str = "") -> "MonthProgress":
+    def month(self, instance, run_id: str, month: str, what: str = "", tick=None) -> "MonthProgress":
         self._month_started = time.monotonic()
-        return MonthProgress(self, instance, run_id, month, what)
+        return MonthProgress(self, instance, run_id, month, what, tick)
 
     def finished(self, seconds: float) -> None:
         self.decided += 1
@@ -159,8 +160,9 @@ class RangeProgress:
 class MonthProgress:
     """Follows one month's run in the instance's event log (polled once a second, no callbacks)."""
 
-    def __init__(self, display: RangeProgress, instance, run_id: str, month: str, what: str):
+    def __init__(self, display: RangeProgress, instance, run_id: str, month: str, what: str, tick=None):
         self.display, self._instance, self._run_id, self.month, self.what = display, instance, run_id, month, what
+        self._tick = tick  # called every TICK_SECONDS in the thread (cli: hold the run's SQLite files open)
         self._cursor, self._steps = None, None
         self.done, self.files, self.rows, self.failed, self.running = 0, 0, 0, [], ""
         self._step_rows: dict[str, str] = {}
@@ -180,10 +182,15 @@ class MonthProgress:
         self.seconds = time.monotonic() - self.started
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.display.interval):
+        last = time.monotonic()
+        while not self._stop.wait(TICK_SECONDS):
             try:
-                self._poll()
-                self._draw()
+                if self._tick is not None:
+                    self._tick()
+                if time.monotonic() - last >= self.display.interval:
+                    last = time.monotonic()
+                    self._poll()
+                    self._draw()
             except Exception:  # noqa: BLE001 - progress is a courtesy: never break the run for it
                 pass
 
