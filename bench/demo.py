@@ -87,8 +87,8 @@ def main() -> None:
     stage_line = re.search(r"stages: database ([\d.]+) s, generate ([\d.]+) s, months ([\d.]+) s", out)
     months = len(re.findall(r"^\[\s*\d+/\d+\] \d{4}-\d{2}  ok", out, flags=re.M))
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"demo wall {wall:.1f} s; CPU of the demo and its children (PostgreSQL server included) "
-          f"{usage.ru_utime:.1f} s user + {usage.ru_stime:.1f} s sys")
+    print(f"demo wall {wall:.1f} s; CPU of the demo and the children it waited for "
+          f"{usage.ru_utime:.1f} s user + {usage.ru_stime:.1f} s sys (not the embedded PostgreSQL: it daemonizes)")
     if stage_line:
         database_s, generate_s, months_s = (float(x) for x in stage_line.groups())
         print(f"  {'embedded PostgreSQL start':<28} {database_s:7.1f} s")

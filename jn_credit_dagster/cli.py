@@ -425,6 +425,9 @@ def cmd_demo(args) -> int:
     from .lib import runlog
 
     os.environ.setdefault("JN_CREDIT_SETTLE_SECONDS", "0")  # the demo wrote every file itself, completely
+    # Sample data a re-run regenerates: its commits need not wait for the WAL flush (libpq reads
+    # PGOPTIONS; a crash could lose the last commits, never corrupt). A real `run` keeps the server's setting.
+    os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
     say(f"generating a small sample city {start:%Y-%m}…{args.month} in {inbox}")
     began = time.monotonic()
     generate(inbox, f"{start:%Y-%m}", args.month, scale="small", seed=args.seed, overwrite=True)
