@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -126,11 +127,14 @@ def run_months(months: list[str], *, reports: str = "last", force: bool = False,
     from .definitions import defs
     from .lib import runlog, sqlite_hold
 
-    definitions = defs()
-    job = definitions.resolve_job_def("monthly_refresh")
-    specs = definitions.resolve_all_asset_specs()
-    report_keys = [s.key for s in specs if s.group_name == "reports"]
-    data_keys = [s.key for s in specs if s.group_name != "reports"]
+    @functools.cache
+    def job_and_keys():
+        """Loaded once, when the first month has to run (a range that is all skipped never pays for it)."""
+        definitions = defs()
+        specs = definitions.resolve_all_asset_specs()
+        return (definitions.resolve_job_def("monthly_refresh"), [s.key for s in specs if s.group_name == "reports"],
+                [s.key for s in specs if s.group_name != "reports"])
+
     instance = dg.DagsterInstance.get()
     inbox = Path(os.environ["JN_CREDIT_INBOX"])
     url = os.environ["DATABASE_URL"]
@@ -140,15 +144,15 @@ def run_months(months: list[str], *, reports: str = "last", force: bool = False,
     held = sqlite_hold.WalHolder(os.environ["DAGSTER_HOME"])  # lib/sqlite_hold.py: why
     try:
         for month in months:
-            outcomes.append(_run_one(month, months, reports, force, tags, verbose, log, job, report_keys, data_keys,
-                                     instance, inbox, url, display, held))
+            outcomes.append(_run_one(month, months, reports, force, tags, verbose, log, job_and_keys, instance, inbox,
+                                     url, display, held))
     finally:
         held.close()
     return outcomes
 
 
-def _run_one(month, months, reports, force, tags, verbose, log, job, report_keys, data_keys, instance, inbox, url,
-             display, held) -> MonthOutcome:
+def _run_one(month, months, reports, force, tags, verbose, log, job_and_keys, instance, inbox, url, display,
+             held) -> MonthOutcome:
     """One month of `run_months`: skipped, its reports only, or run; raises when its run fails."""
     from .lib import month_state, runlog
 
@@ -163,6 +167,7 @@ def _run_one(month, months, reports, force, tags, verbose, log, job, report_keys
         display.skipped(month, f"materialized by run {done.run_id[:8]} ({done.finished_at:%Y-%m-%d %H:%M}) "
                                f"from the same {fp.files} files and code {fp.code_version[:8]}")
         return MonthOutcome(month, "skipped")
+    job, report_keys, data_keys = job_and_keys()
     if done is not None and done.fingerprint == fp.value:
         ran, selection = "reports", report_keys  # the data is there; only the reports were never written
     else:
