@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from .lib import database, paths
@@ -91,31 +93,115 @@ def fail_stale_runs(instance, month: str) -> list[str]:
     return failed
 
 
-def run_month(month: str, tags: dict | None = None, verbose: bool = False, log=None):
-    """Materialize every asset of the month in process, checks included; returns the result.
-    Progress lines go to stdout, Dagster's event log to `log` (a file; stderr too with `verbose`)."""
+def month_range(text: str) -> list[str]:
+    """`YYYY-MM:YYYY-MM` (or one month) → the partition keys from the first to the last, in order."""
+    from . import partitions
+
+    first, _, last = text.partition(":")
+    last = last or first
+    if parse_month(last) < parse_month(first):
+        raise ValueError(f"--months {text}: the last month comes before the first")
+    keys = partitions.monthly().get_partition_keys()
+    for month in (first, last):
+        if month not in keys:
+            raise ValueError(f"month {month} is outside the partitions ({keys[0]} … current month)")
+    return keys[keys.index(first):keys.index(last) + 1]
+
+
+@dataclass
+class MonthOutcome:
+    month: str
+    ran: str  # "all" | "data" | "reports" | "skipped"
+    seconds: float = 0.0
+    result: object = None
+    note: str = ""
+
+
+def run_months(months: list[str], *, reports: str = "last", force: bool = False, tags: dict | None = None,
+               verbose: bool = False, log=None) -> list[MonthOutcome]:
+    """Materialize `months` in order, in this process, with the definitions loaded once; each month's
+    checks run with it. A month whose fingerprint (lib/month_state.py) matches the stored one is
+    skipped (unless `force`); the first month that fails stops the range (its exception says why). Reports for the
+    last month, or for every month with reports="all"."""
     import dagster as dg
 
-    from .lib import runlog
-
-    from . import partitions
     from .definitions import defs
+    from .lib import runlog, sqlite_hold
 
-    parse_month(month)
-    if month not in partitions.monthly().get_partition_keys():
-        raise ValueError(f"month {month} is outside the partitions "
-                         f"({partitions.monthly().get_first_partition_key()} … current month)")
-    job = defs().resolve_job_def("monthly_refresh")
+    @functools.cache
+    def job_and_keys():
+        """Loaded once, when the first month has to run (a range that is all skipped never pays for it)."""
+        definitions = defs()
+        specs = definitions.resolve_all_asset_specs()
+        return (definitions.resolve_job_def("monthly_refresh"), [s.key for s in specs if s.group_name == "reports"],
+                [s.key for s in specs if s.group_name != "reports"])
+
     instance = dg.DagsterInstance.get()
-    for run_id in fail_stale_runs(instance, month):
-        say(f"{month}: run {run_id} was left STARTED by a process that is gone: marked failed")
-    run_id = str(uuid.uuid4())
+    inbox = Path(os.environ["JN_CREDIT_INBOX"])
+    url = os.environ["DATABASE_URL"]
+    display = runlog.RangeProgress(months, say)
     log = log or runlog.log_path("run")
-    with runlog.capture(log, verbose), runlog.Progress(instance, run_id, month, say):
-        return job.execute_in_process(
-            partition_key=month, instance=instance, run_id=run_id, raise_on_error=False,
+    outcomes = []
+    held = sqlite_hold.WalHolder(os.environ["DAGSTER_HOME"])  # lib/sqlite_hold.py: why
+    try:
+        for month in months:
+            outcomes.append(_run_one(month, months, reports, force, tags, verbose, log, job_and_keys, instance, inbox,
+                                     url, display, held))
+    finally:
+        held.close()
+    return outcomes
+
+
+def _run_one(month, months, reports, force, tags, verbose, log, job_and_keys, instance, inbox, url, display,
+             held) -> MonthOutcome:
+    """One month of `run_months`: skipped, its reports only, or run; raises when its run fails."""
+    from .lib import month_state, runlog
+
+    date = parse_month(month)
+    want_reports = reports == "all" or month == months[-1]
+    fp = month_state.fingerprint(inbox, date)
+    with database.transaction(url) as cur:
+        done = None if force else month_state.stored(cur, date)
+        if done is None or done.fingerprint != fp.value:
+            month_state.forget(cur, date)  # until this run succeeds, the month is not done
+    if done is not None and done.fingerprint == fp.value and (done.reports or not want_reports):
+        display.skipped(month, f"materialized by run {done.run_id[:8]} ({done.finished_at:%Y-%m-%d %H:%M}) "
+                               f"from the same {fp.files} files and code {fp.code_version[:8]}")
+        return MonthOutcome(month, "skipped")
+    job, report_keys, data_keys = job_and_keys()
+    if done is not None and done.fingerprint == fp.value:
+        ran, selection = "reports", report_keys  # the data is there; only the reports were never written
+    else:
+        ran, selection = ("all", None) if want_reports else ("data", data_keys)
+    for stale in fail_stale_runs(instance, month):
+        display.line(f"{display.prefix(month)}  run {stale} was left STARTED by a process that is gone: marked failed")
+    run_id = str(uuid.uuid4())
+
+    def hold_event_files():
+        held.hold("index.db")
+        held.hold(f"{run_id}.db")
+
+    with runlog.capture(log, verbose), display.month(instance, run_id, month, "reports: " if ran == "reports" else "",
+                                                    tick=hold_event_files) as progress:
+        result = job.execute_in_process(
+            partition_key=month, instance=instance, run_id=run_id, raise_on_error=False, asset_selection=selection,
             tags={"trigger": "cli", "month": month, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
                   **(tags or {})})
+    held.release(f"{run_id}.db")
+    display.finished(progress.seconds)
+    if not result.success:
+        display.line(f"{display.prefix(month)}  FAILED after {progress.seconds:.1f} s (run {run_id})")
+        raise _failed(result, month)
+    with database.transaction(url) as cur:
+        if ran == "reports":
+            month_state.reports_written(cur, date, run_id)
+        else:
+            month_state.remember(cur, date, fp, run_id, reports=want_reports)
+    outcome = MonthOutcome(month, ran, progress.seconds, result, _month_line(result))
+    display.line(f"{display.prefix(month)}  ok  {progress.done} steps in {progress.seconds:.1f} s  {outcome.note}  "
+                 f"({runlog.clock(display.elapsed())} elapsed"
+                 + (f", ~{runlog.clock(display.left(0.0))} left)" if month != months[-1] else ")"))
+    return outcome
 
 
 class Interrupted(Exception):
@@ -128,7 +214,13 @@ _signals: list[str] = []  # the stop signals received by this process
 def _stop_on_sigterm() -> None:
     """SIGTERM does what Ctrl-C does: Dagster interrupts the step, its open transaction rolls back;
     the run is then recorded as canceled (not failed) with the signal's name."""
+    main = os.getpid()
+
     def handler(signum, frame):
+        if os.getpid() != main:  # a forked worker (a pool's): die as SIGTERM means, no traceback
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         _signals.append(signal.Signals(signum).name)
         raise KeyboardInterrupt  # where the main thread is: Dagster turns it into a canceled run
 
@@ -173,24 +265,65 @@ def run_month_on_celery(month: str, tags: dict | None = None):
         return cluster.run_month(month, instance, tags={"trigger": "cli", **(tags or {})}, run_config=inbox)
 
 
-def _summarise(result) -> list[str]:
-    lines = []
+def _feed_totals(result) -> dict[str, int]:
+    totals = {"files": 0, "accepted": 0, "quarantined": 0, "rejected": 0}
     for event in result.get_asset_materialization_events():
-        m = event.step_materialization_data.materialization
-        meta = m.metadata
+        meta = event.step_materialization_data.materialization.metadata
         if "delivered_rows" in meta:
-            lines.append(f"  {m.asset_key.to_user_string():<24} {meta['accepted_rows'].value:>9} accepted "
-                         f"{meta['quarantined_rows'].value:>7} quarantined {meta['files_rejected'].value:>3} files rejected")
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
-            lines.append(f"  check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
-                         f"failed ({evaluation.severity.value})")
+            totals["files"] += meta["files_loaded"].value if "files_loaded" in meta else 0
+            totals["accepted"] += meta["accepted_rows"].value
+            totals["quarantined"] += meta["quarantined_rows"].value
+            totals["rejected"] += meta["files_rejected"].value
+    return totals
+
+
+def _failed_checks(result) -> list[str]:
+    return [f"{e.asset_key.to_user_string()}:{e.check_name} ({e.severity.value})"
+            for e in result.get_asset_check_evaluations() if not e.passed]
+
+
+def _month_line(result) -> str:
+    t = _feed_totals(result)
+    return (f"{t['accepted']} rows accepted, {t['quarantined']} quarantined, {t['rejected']} files rejected, "
+            f"{len(_failed_checks(result))} checks not passed")
+
+
+def _summarise(outcomes: list[MonthOutcome], seconds: float) -> list[str]:
+    """The one summary of a range: what ran, what was skipped, the totals, and the last month's checks."""
+    ran = [o for o in outcomes if o.ran != "skipped"]
+    lines = [f"{outcomes[0].month}…{outcomes[-1].month}: {len(outcomes)} months, {len(ran)} run, "
+             f"{len(outcomes) - len(ran)} skipped (unchanged since they succeeded), in {seconds:.1f} s"]
+    totals = {"files": 0, "accepted": 0, "quarantined": 0, "rejected": 0}
+    for o in ran:
+        for k, v in _feed_totals(o.result).items():
+            totals[k] += v
+    if ran:
+        lines.append(f"  rows accepted {totals['accepted']}, quarantined {totals['quarantined']}; files rejected "
+                     f"{totals['rejected']} (file by file: jn-credit ledger --month M)")
+    last_run = next((o for o in reversed(outcomes) if o.result is not None), None)
+    if last_run is not None:  # the last month run, feed by feed, and its checks that did not pass
+        result = last_run.result
+        lines.append(f"  {last_run.month}: run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
+        for event in result.get_asset_materialization_events():
+            m = event.step_materialization_data.materialization
+            meta = m.metadata
+            if "delivered_rows" in meta:
+                lines.append(f"    {m.asset_key.to_user_string():<24} {meta['accepted_rows'].value:>9} accepted "
+                             f"{meta['quarantined_rows'].value:>7} quarantined {meta['files_rejected'].value:>3} files rejected")
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                lines.append(f"    check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
+                             f"failed ({evaluation.severity.value})")
     return lines
 
 
 def cmd_run(args) -> int:
+    if bool(args.month) == bool(args.months):
+        raise ValueError("pass one of --month YYYY-MM or --months YYYY-MM:YYYY-MM")
     if args.executor == "celery" and not (args.database_url or os.environ.get("DATABASE_URL")):
         raise ValueError("--executor celery: the workers write the warehouse through DATABASE_URL; set it")
+    if args.executor == "celery" and args.months:
+        raise ValueError("--executor celery runs one --month at a time")
     _environment(args)
     if not os.environ.get("JN_CREDIT_INBOX"):
         raise ValueError("no inbox: pass --inbox DIR or set JN_CREDIT_INBOX")
@@ -199,14 +332,19 @@ def cmd_run(args) -> int:
     _stop_on_sigterm()
     if args.executor == "celery":
         result = run_month_on_celery(args.month)
-    else:
-        log = runlog.log_path("run")
-        say(f"{args.month}: event log {log}" + ("" if args.verbose else " (--verbose streams it)"))
-        result = run_month(args.month, verbose=args.verbose, log=log)
-    say(f"{args.month}: run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
-    say("\n".join(_summarise(result)))
-    if not result.success:
-        raise _failed(result, args.month)
+        say(f"{args.month}: run {result.run_id} {'succeeded' if result.success else 'FAILED'}")
+        if not result.success:
+            raise _failed(result, args.month)
+        return 0
+    months = month_range(args.months or args.month)
+    log = runlog.log_path("run")
+    say(f"{months[0]}…{months[-1]}: {len(months)} months; event log {log}"
+        + ("" if args.verbose else " (--verbose streams it)"))
+    started = time.monotonic()
+    # one --month always runs; a range resumes: months unchanged since they succeeded are skipped
+    outcomes = run_months(months, reports=args.reports, force=args.force or bool(args.month),
+                          verbose=args.verbose, log=log)
+    say("\n".join(_summarise(outcomes, time.monotonic() - started)))
     return 0
 
 
@@ -286,25 +424,33 @@ def cmd_demo(args) -> int:
     out = Path(args.out or paths.home() / "demo").resolve()
     inbox = out / "inbox"
     args.inbox = None
-    _environment(args)
+    began = time.monotonic()
+    _environment(args)  # starts the embedded PostgreSQL when there is no DATABASE_URL
+    database_s = time.monotonic() - began
     os.environ["JN_CREDIT_INBOX"] = str(inbox)
     from .lib import runlog
 
-    _stop_on_sigterm()
     os.environ.setdefault("JN_CREDIT_SETTLE_SECONDS", "0")  # the demo wrote every file itself, completely
+    # Sample data a re-run regenerates: its commits need not wait for the WAL flush (libpq reads
+    # PGOPTIONS; a crash could lose the last commits, never corrupt). A real `run` keeps the server's setting.
+    os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
     say(f"generating a small sample city {start:%Y-%m}…{args.month} in {inbox}")
+    began = time.monotonic()
     generate(inbox, f"{start:%Y-%m}", args.month, scale="small", seed=args.seed, overwrite=True)
+    generate_s = time.monotonic() - began
+    _stop_on_sigterm()  # after the generator's worker processes are gone: they must not inherit it
     log = runlog.log_path("demo")
-    say(f"event log {log}" + ("" if args.verbose else " (--verbose streams it)"))
-    month = start
-    while month <= end:
-        result = run_month(f"{month:%Y-%m}", tags={"trigger": "demo"}, verbose=args.verbose, log=log)
-        say(f"{month:%Y-%m}: {'ok' if result.success else 'FAILED'}")
-        if not result.success:
-            raise _failed(result, f"{month:%Y-%m}")
-        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    say("\n".join(_summarise(result)))
-    say(f"\ninbox:        {inbox}\nwarehouse:    {mask_url(os.environ['DATABASE_URL'])}"
+    months = month_range(f"{start:%Y-%m}:{args.month}")
+    say(f"{months[0]}…{months[-1]}: {len(months)} months; event log {log}"
+        + ("" if args.verbose else " (--verbose streams it)"))
+    began = time.monotonic()
+    outcomes = run_months(months, reports="last", tags={"trigger": "demo"}, verbose=args.verbose, log=log)
+    months_s = time.monotonic() - began
+    say("\n".join(_summarise(outcomes, months_s)))
+    say(f"stages: database {database_s:.1f} s, generate {generate_s:.1f} s, months {months_s:.1f} s")
+    from .reports import out_dir
+
+    say(f"\nreports:      {out_dir(end)}\ninbox:        {inbox}\nwarehouse:    {mask_url(os.environ['DATABASE_URL'])}"
         f"\nDagster runs: {os.environ['DAGSTER_HOME']}\nevent log:    {log}\nopen the UI:  jn-credit dev --inbox {inbox}")
     return 0
 
@@ -416,33 +562,25 @@ def cmd_report(args) -> int:
 
 
 def cmd_ledger(args) -> int:
-    """Every path found for the month and what became of it (DESIGN.md's JSON shape)."""
+    """Every path found for the month and what became of it (DESIGN.md's JSON shape), or the delivery
+    matrix (units × feeds) with the per-feed reconciliation."""
     import json
 
-    from .lib.ledger_report import month_ledger
+    from .lib.deliveries_due import from_ledger
+    from .lib.ledger_report import matrix_lines, month_ledger
     from .lib.present import scrub
 
     month = parse_month(args.month)
-    with database.transaction(database.resolve_url(args.database_url)) as cur:
+    with database.transaction(_reachable(database.resolve_url(args.database_url))) as cur:
         doc = month_ledger(cur, month)
+        due = from_ledger(cur, month)
     for f in doc["files"]:
         f["path"] = scrub(f["path"])
         f["redelivery_of"] = f["redelivery_of"] and scrub(f["redelivery_of"])
     if args.format == "json":
         print(json.dumps(doc, ensure_ascii=False))
         return 0
-    headers = ["文件", "状态", "行数", "入库", "隔离", "原因"]
-    rows = [[f["path"], f["status"], f["rows"], f["accepted"], f["quarantined"],
-             f["reason_code"] and f"{f['reason_code']}: {f['reason']}" or (f["redelivery_of"] and f"= {f['redelivery_of']}") or ""]
-            for f in doc["files"]]
-    print(f"{doc['month']} 台账：{len(rows)} 个路径")
-    for r in [headers, *rows]:
-        print("  ".join(str(v) for v in r))
-    print()
-    print("数据项  文件  行数  入库  隔离  raw  quarantine")
-    for feed, t in doc["feeds"].items():
-        if t["files"] or t["raw_rows"] or t["quarantine_rows"]:
-            print(f"{feed}  {t['files']}  {t['rows']}  {t['accepted']}  {t['quarantined']}  {t['raw_rows']}  {t['quarantine_rows']}")
+    say("\n".join(matrix_lines(doc, due)))
     return 0
 
 
@@ -458,7 +596,12 @@ def parser() -> argparse.ArgumentParser:
 
     c = command("run", cmd_run, "materialize every asset of a month, in process")
     c.add_argument("--inbox", help="inbox folder (default: JN_CREDIT_INBOX)")
-    c.add_argument("--month", required=True, help="YYYY-MM")
+    c.add_argument("--month", help="YYYY-MM: one month, always run")
+    c.add_argument("--months", help="YYYY-MM:YYYY-MM: each month in order; months unchanged since they succeeded "
+                                    "are skipped (README, \"Loading a history\")")
+    c.add_argument("--reports", choices=["last", "all"], default="last",
+                   help="write the reports of the range's last month only (default) or of every month")
+    c.add_argument("--force", action="store_true", help="run every month of the range, changed or not")
     c.add_argument("--verbose", action="store_true", help="stream Dagster's event log to stderr too")
     c.add_argument("--executor", choices=["in_process", "celery"], default="in_process",
                    help="celery: every step on the Celery workers (README, \"Running on several machines\")")

@@ -76,7 +76,7 @@ def db(database_url, monkeypatch, tmp_path):
     with database.transaction(database_url) as cur:
         tables = [sql.Identifier(schema, feed) for feed in load_specs() for schema in ("raw", "quarantine")]
         tables += [facts.fact_table(spec) for spec in facts.state_specs()]
-        cur.execute(sql.SQL("TRUNCATE {}, ingest.ledger, ingest.expectation_results, wh.fact_builds").format(sql.SQL(", ").join(tables)))
+        cur.execute(sql.SQL("TRUNCATE {}, ingest.ledger, ingest.expectation_results, wh.fact_builds, ingest.materialized_months").format(sql.SQL(", ").join(tables)))
     return database_url
 
 

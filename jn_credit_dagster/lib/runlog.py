@@ -5,8 +5,10 @@ event log in a file under JN_CREDIT_HOME/logs/ (streamed to stderr with --verbos
 - `capture(path, verbose)`: while active, everything written to stderr (Dagster's console logger,
   warnings, library chatter) goes to `path`, line by line through lib/privacy.scrub, and also to the
   real stderr when `verbose`.
-- `Progress(instance, run_id, month, say)`: a thread that reads the run's events from the instance
-  once a second and says one line per finished step: month, step, files and rows when it has them.
+- `RangeProgress(months, say)`: the display of a range of months (one month is a range of one): a
+  line per month run or skipped and per failed step; on a terminal, a status line rewritten in place
+  (month i of n, step, files, rows, elapsed, estimate). `MonthProgress` follows one month's run from
+  the instance's event log, polled once a second in a thread.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 from . import paths
@@ -74,14 +78,96 @@ def capture(path: Path, verbose: bool = False):
             tee.flush()
 
 
-class Progress:
-    """One line per finished step of a run, from the instance's event log (polled, no callbacks)."""
+def clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
-    def __init__(self, instance, run_id: str, month: str, say, interval: float = 1.0):
-        self._instance, self._run_id, self._month, self._say = instance, run_id, month, say
-        self._interval, self._cursor, self._done = interval, None, 0
+
+def _count(value) -> int:
+    value = getattr(value, "value", value)
+    return int(value) if isinstance(value, (int, float)) else 0
+
+
+QUIET_SECONDS = 15  # without a terminal: at most this long between two progress lines
+TICK_SECONDS = 0.2
+
+
+class RangeProgress:
+    """The display of a range of months: a line per month (and per failed or retried step; for a
+    single month, per finished step) for any reader; on a terminal also a status line rewritten in place — month i of n, the running step,
+    files and rows so far, elapsed time and an estimate of what is left."""
+
+    def __init__(self, months: list[str], say, stream=None, interval: float = 1.0, steps: bool | None = None):
+        self.months, self.say, self.interval = months, say, interval
+        self.steps = len(months) == 1 if steps is None else steps  # a line per finished step: one month only
+        self.stream = stream if stream is not None else sys.stdout
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = time.monotonic()
+        self.durations: list[float] = []  # seconds each month that ran took
+        self.decided = 0  # months run or skipped so far
+        self._last_line = self.started
+        self._lock = threading.Lock()
+
+    def prefix(self, month: str) -> str:
+        return f"[{self.months.index(month) + 1:>{len(str(len(self.months)))}}/{len(self.months)}] {month}"
+
+    def line(self, text: str) -> None:
+        """A permanent line (the status line, if any, is cleared first)."""
+        self._last_line = time.monotonic()
+        with self._lock:
+            if self.live:
+                self.stream.write("\r\x1b[K")
+            self.say(text)
+
+    def status(self, text: str) -> None:
+        """On a terminal, rewritten in place every tick; elsewhere (a pipe, a CI log) a line every
+        QUIET_SECONDS, so that a long month still shows that it moves."""
+        if self.live:
+            with self._lock:
+                self.stream.write("\r\x1b[K" + scrub(text)[:max(20, shutil.get_terminal_size().columns - 1)])
+                self.stream.flush()
+        elif not self.steps and time.monotonic() - self._last_line >= QUIET_SECONDS:
+            self.line(text)
+
+    def skipped(self, month: str, why: str) -> None:
+        self.decided += 1
+        self.line(f"{self.prefix(month)}  skipped: {why}")
+
+    def left(self, fraction: float) -> float | None:
+        """Seconds left, assuming every month not yet decided runs: the mean month so far, else the
+        current month's pace."""
+        remaining = len(self.months) - self.decided
+        if self.durations:
+            per_month = sum(self.durations) / len(self.durations)
+        elif fraction > 0.05:
+            per_month = (time.monotonic() - self._month_started) / fraction
+        else:
+            return None
+        return per_month * max(0.0, remaining - fraction)
+
+    def month(self, instance, run_id: str, month: str, what: str = "", tick=None) -> "MonthProgress":
+        self._month_started = time.monotonic()
+        return MonthProgress(self, instance, run_id, month, what, tick)
+
+    def finished(self, seconds: float) -> None:
+        self.decided += 1
+        self.durations.append(seconds)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class MonthProgress:
+    """Follows one month's run in the instance's event log (polled once a second, no callbacks)."""
+
+    def __init__(self, display: RangeProgress, instance, run_id: str, month: str, what: str, tick=None):
+        self.display, self._instance, self._run_id, self.month, self.what = display, instance, run_id, month, what
+        self._tick = tick  # called every TICK_SECONDS in the thread (cli: hold the run's SQLite files open)
+        self._cursor, self._steps = None, None
+        self.done, self.files, self.rows, self.failed, self.running = 0, 0, 0, [], ""
+        self._step_rows: dict[str, str] = {}
+        self.started = time.monotonic()
         self._stop = threading.Event()
-        self._rows: dict[str, str] = {}
         self._thread = threading.Thread(target=self._loop, name="jn-credit-progress", daemon=True)
 
     def __enter__(self):
@@ -91,37 +177,70 @@ class Progress:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(timeout=10)
-        self._poll()  # whatever arrived since the last tick
+        with contextlib.suppress(Exception):
+            self._poll()  # whatever arrived since the last tick
+        self.seconds = time.monotonic() - self.started
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
+        last = time.monotonic()
+        while not self._stop.wait(TICK_SECONDS):
             try:
-                self._poll()
+                if self._tick is not None:
+                    self._tick()
+                if time.monotonic() - last >= self.display.interval:
+                    last = time.monotonic()
+                    self._poll()
+                    self._draw()
             except Exception:  # noqa: BLE001 - progress is a courtesy: never break the run for it
                 pass
+
+    def _total(self):
+        if self._steps is None:
+            run = self._instance.get_run_by_id(self._run_id)
+            if run is not None and run.execution_plan_snapshot_id:
+                plan = self._instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+                self._steps = len(plan.steps)
+        return self._steps
+
+    def _draw(self) -> None:
+        total = self._total()
+        fraction = self.done / total if total else 0.0
+        left = self.display.left(fraction)
+        self.display.status(
+            f"{self.display.prefix(self.month)}  {self.what}step {self.done + 1}/{total or '?'} {self.running}  "
+            f"{self.files} files  {self.rows} rows  {clock(self.display.elapsed())} elapsed"
+            + (f"  ~{clock(left)} left" if left is not None else ""))
 
     def _poll(self) -> None:
         import dagster as dg
 
         records = self._instance.get_records_for_run(self._run_id, cursor=self._cursor, of_type={
-            dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
             dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_UP_FOR_RETRY})
         self._cursor = records.cursor
         for record in records.records:
             event = record.event_log_entry.dagster_event
             step = event.step_key or "?"
+            kind = event.event_type_value
             if event.is_step_materialization:
                 meta = event.step_materialization_data.materialization.metadata
+                if "delivered_rows" in meta:  # a feed: what the month's files held
+                    self.files += _count(meta.get("files_loaded"))
+                    self.rows += _count(meta.get("delivered_rows"))
                 files = meta.get("files_loaded")
                 rows = meta.get("delivered_rows") or meta.get("dagster/row_count") or meta.get("rows")
-                parts = [f"{getattr(files, 'value', files)} files" if files is not None else "",
-                         f"{getattr(rows, 'value', rows)} rows" if rows is not None else ""]
-                self._rows[step] = "  ".join(p for p in parts if p)
-            elif event.event_type_value == "STEP_SUCCESS":
-                self._done += 1
-                self._say(f"  {self._month}  [{self._done:>3}] {step:<32} ok  {self._rows.get(step, '')}".rstrip())
-            elif event.event_type_value == "STEP_UP_FOR_RETRY":
-                self._say(f"  {self._month}        {step:<32} retrying (transient database error)")
-            else:
-                self._done += 1
-                self._say(f"  {self._month}  [{self._done:>3}] {step:<32} FAILED")
+                self._step_rows[step] = "  ".join(p for p in (
+                    f"{_count(files)} files" if files is not None else "",
+                    f"{_count(rows)} rows" if rows is not None else "") if p)
+            elif kind == "STEP_START":
+                self.running = step
+            elif kind == "STEP_SUCCESS":
+                self.done += 1
+                if self.display.steps:
+                    self.display.line(f"  {self.month}  [{self.done:>3}] {step:<32} ok  {self._step_rows.get(step, '')}".rstrip())
+            elif kind == "STEP_UP_FOR_RETRY":
+                self.display.line(f"{self.display.prefix(self.month)}  {step} retrying (transient database error)")
+            elif kind == "STEP_FAILURE":
+                self.done += 1
+                self.failed.append(step)
+                self.display.line(f"{self.display.prefix(self.month)}  {step} FAILED")

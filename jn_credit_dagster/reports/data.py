@@ -19,7 +19,7 @@ from psycopg2 import sql
 from jn_credit_dagster.lib.city import UNITS, district_rows
 from jn_credit_dagster.lib import indicators
 from jn_credit_dagster.lib.catalog import Catalog, Indicator, load_catalog
-from jn_credit_dagster.lib.deliveries_due import DUE, deadline
+from jn_credit_dagster.lib.deliveries_due import DUE, Due, deadline, from_ledger
 from jn_credit_dagster.lib.present import mask_id, scrub
 from jn_credit_dagster.lib.specs import FeedSpec, load_specs
 from jn_credit_dagster.lib.status import BELOW_TARGET
@@ -28,24 +28,6 @@ from jn_credit_dagster.lib.status import BELOW_TARGET
 class NotComputed(RuntimeError):
     """The month's indicators are not in the warehouse."""
 
-
-
-# A ledger entry with a unit, feed and month came from a correctly named file in a known feed's folder:
-# a delivery in INDICATORS.md's sense, whatever its content (that is the checks' business).
-NOT_A_DELIVERY = ("bad_name", "unknown_feed", "unknown_unit", "unit_not_allowed", "not_a_file", "outside_inbox",
-                  "still_arriving")
-
-
-@dataclass
-class Due:
-    unit: str
-    feed: str
-    status: str  # on_time | late | missing
-    delivered: dt.date | None  # the earliest delivery date of the month's folder
-
-    @property
-    def status_zh(self) -> str:
-        return {"on_time": "按时", "late": "迟报", "missing": "缺报"}[self.status]
 
 
 @dataclass
@@ -185,21 +167,6 @@ def _scoped(cur, month: dt.date, scope: str) -> dict[str, dict[str, dict]]:
     return out
 
 
-def _due(cur, month: dt.date) -> list[Due]:
-    cur.execute("""SELECT unit, feed, min(delivery_date) FROM ingest.ledger
-                   WHERE month = %s AND unit IS NOT NULL AND feed IS NOT NULL AND delivery_date IS NOT NULL
-                     AND coalesce(reason_code, '') <> ALL(%s)
-                   GROUP BY unit, feed""", (month, list(NOT_A_DELIVERY)))
-    first = {(u, f): d for u, f, d in cur.fetchall()}
-    out = []
-    for unit, feeds in DUE.items():
-        for feed in feeds:
-            d = first.get((unit, feed))
-            status = "missing" if d is None else "late" if d > deadline(month) else "on_time"
-            out.append(Due(unit, feed, status, d))
-    return out
-
-
 def _quarantined(cur, month: dt.date, specs: dict[str, FeedSpec]) -> list[Quarantined]:
     out = []
     for feed, spec in specs.items():
@@ -257,7 +224,7 @@ def load(cur, month: dt.date, catalog: Catalog | None = None) -> ReportData:
             units[code] = UnitReport(code, UNITS.get(code, code))
         return units[code]
 
-    for d in _due(cur, month):
+    for d in from_ledger(cur, month):
         unit(d.unit).due.append(d)
     for q in _quarantined(cur, month, specs):
         u = unit(q.unit)

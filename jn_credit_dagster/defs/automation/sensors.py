@@ -205,7 +205,7 @@ def deadline_sensor(clock: Clock | None = None) -> dg.SensorDefinition:
         for gap in gaps:
             if gap.status == "missing":
                 missing.setdefault(gap.unit, []).append(gap.feed)
-        rows = [(g.unit, UNITS.get(g.unit, g.unit), g.feed, "缺报" if g.status == "missing" else "迟报",
+        rows = [(g.unit, UNITS.get(g.unit, g.unit), g.feed, g.status_zh,
                  g.delivered or "") for g in gaps]
         observation = dg.AssetObservation(
             asset_key=INBOX_KEY,

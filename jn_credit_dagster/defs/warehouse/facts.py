@@ -4,6 +4,7 @@ One asset per state feed, made from its spec (lib/facts.py): a new state feed ge
 no Python. Each materialization deletes and inserts its month in one transaction.
 """
 
+
 import dagster as dg
 from psycopg2 import sql
 
@@ -18,6 +19,7 @@ from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
 from jn_credit_dagster.lib.failures import asset_failures
 
 PREVIEW_ROWS = 10
+
 
 
 def fact_key(feed: str) -> dg.AssetKey:
