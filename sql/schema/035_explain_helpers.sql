@@ -51,20 +51,30 @@ BEGIN
     USING m;
 END $$;
 
+-- The district of each USCC of M's registry snapshot: its first row's 所属区县, whatever its type or status
+-- (the subjects' district the indicators break down by). Read from the snapshot itself, so that the
+-- explanation does not depend on how the computing side caches it.
+CREATE OR REPLACE FUNCTION wh.explain_subject_district(m date) RETURNS TABLE (uscc text, district text)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (s.uscc) s.uscc, s.district FROM wh.registry_snapshot(m) s ORDER BY s.uscc, s.row_no
+$$;
+
 -- E(M) line by line: each row of M's registry snapshot delivery, `counted` for the first row of each
--- USCC with 主体类型 企业 and 登记状态 存续 (wh.existing_enterprises), else the reason it is not; the
--- delivery's quarantined rows and the month's other registry deliveries with theirs.
+-- USCC with 主体类型 企业 and 登记状态 存续, else the reason it is not, with the USCC's district (its first
+-- row's, as wh.explain_subject_district); the delivery's quarantined rows and the month's other registry
+-- deliveries with theirs.
 CREATE OR REPLACE FUNCTION wh.explain_existing_enterprises(m date)
 RETURNS TABLE (unit text, month date, file_sha256 text, row_no integer, uscc text, district text,
                subject_type text, registration_status text, counted boolean, reason text)
 LANGUAGE sql STABLE AS $$
     WITH s AS (
         SELECT r.*, row_number() OVER (PARTITION BY r.uscc, r.subject_type = '企业' AND r.registration_status = '存续'
-                                       ORDER BY r.row_no) AS nth
+                                       ORDER BY r.row_no) AS nth,
+               first_value(r.district) OVER (PARTITION BY r.uscc ORDER BY r.row_no) AS subject_district
         FROM wh.snapshot_delivery('registry', m) d
         JOIN raw.registry r ON r.month = d.month AND r.unit = d.unit AND r.file_sha256 = d.sha256
     )
-    SELECT s.unit, s.month, s.file_sha256, s.row_no, s.uscc, s.district, s.subject_type, s.registration_status,
+    SELECT s.unit, s.month, s.file_sha256, s.row_no, s.uscc, s.subject_district, s.subject_type, s.registration_status,
            s.subject_type = '企业' AND s.registration_status = '存续' AND s.nth = 1,
            CASE WHEN s.subject_type IS DISTINCT FROM '企业' THEN 'not an enterprise (主体类型 ' || coalesce(s.subject_type, '') || ')'
                 WHEN s.registration_status IS DISTINCT FROM '存续' THEN '登记状态 ' || coalesce(s.registration_status, '') || ', not 存续'

@@ -3,7 +3,7 @@
 -- natural-person one, so the weights add up to the value; quarantined rows of those feeds are left out.
 -- No denominator (the value is stored as the numerator).
 WITH k AS (
-    SELECT (SELECT count(*) FROM wh.existing_enterprises(%(month)s)) AS e, wh.population(%(month)s) AS p
+    SELECT (SELECT count(*) FROM wh.explain_existing_enterprises(%(month)s) WHERE counted) AS e, wh.population(%(month)s) AS p
 ), r AS (
     SELECT 'license' AS feed, unit, month, file_sha256, row_no, concat_ws('|', decision_no, authority_uscc) AS key,
            subject_category = '自然人' AS np FROM raw.license WHERE month <= %(month)s
