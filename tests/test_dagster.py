@@ -12,6 +12,7 @@ import yaml
 
 from jn_credit_dagster.definitions import defs
 from jn_credit_dagster.defs.ingest.assets import feed_asset, inbox_asset
+from jn_credit_dagster.lib import paths
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import Inbox, Warehouse
 
@@ -19,10 +20,26 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 PENALTY = yaml.safe_load((Path(__file__).parent / "cases" / "penalty.yaml").read_text(encoding="utf-8"))["good"]
 
 
+def _months(mapping) -> str:
+    """A partition mapping as the months it reads: M, M-1, M-11…M, …M (every earlier month), all."""
+    if isinstance(mapping, dg.TimeWindowPartitionMapping):
+        start, end = mapping.start_offset, mapping.end_offset
+        at = lambda n: "M" if n == 0 else f"M{n:+d}"  # noqa: E731
+        if start == end:
+            return at(start)
+        return f"…{at(end)}" if start <= -1000 else f"{at(start)}…{at(end)}"
+    return type(mapping).__name__.removesuffix("PartitionMapping").lower()
+
+
 def _shape(d: dg.Definitions) -> dict:
     graph = d.resolve_asset_graph()
+    keys = sorted(graph.get_all_asset_keys())
     return {
-        "assets": {k.to_user_string(): graph.get(k).group_name for k in sorted(graph.get_all_asset_keys())},
+        "assets": {k.to_user_string(): graph.get(k).group_name for k in keys},
+        # the lineage: every dependency with the months it reads
+        "deps": {k.to_user_string(): sorted(f"{p.to_user_string()} {_months(graph.get_partition_mapping(k, p))}"
+                                            for p in graph.get(k).parent_keys)
+                 for k in keys if graph.get(k).parent_keys},
         "checks": sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys),
         "jobs": sorted(j.name for j in d.resolve_all_job_defs() if not j.name.startswith("__")),
         "resources": sorted(d.resources or {}),
@@ -37,7 +54,9 @@ def test_definitions_snapshot():
     if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(json.dumps(shape, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     assert shape == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
-    assert len([k for k in shape["assets"] if k.startswith("raw/")]) == len(load_specs()) == 23
+    # one asset per feed spec on disk: a new YAML spec is a new asset with no Python
+    on_disk = {p.stem for p in (paths.PROJECT_ROOT / "assets" / "feeds").glob("*.yaml")}
+    assert {k for k in shape["assets"] if k.startswith("raw/")} == {f"raw/{f}" for f in on_disk} and on_disk
 
 
 def test_every_feed_is_monthly_partitioned_and_owned():

@@ -6,6 +6,7 @@ the monthly job refreshes them along with the month it runs.
 
 
 import datetime as dt
+import hashlib
 
 import dagster as dg
 from psycopg2 import sql
@@ -35,6 +36,12 @@ def _years(partitions_def: dg.MonthlyPartitionsDefinition) -> tuple[range, range
 
 def _schema(*columns: tuple[str, str, str]) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, type_, description=text) for name, type_, text in columns])
+
+
+def rows_version(rows: list[tuple]) -> dg.DataVersion:
+    """A data version from the rows themselves: rebuilding a reference table with the same rows (every run
+    does) leaves the months that read it fresh in the UI; a changed holiday table marks them stale."""
+    return dg.DataVersion(hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()[:24])
 
 
 def _replace(warehouse: Warehouse, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -77,10 +84,11 @@ def calendar_asset(partitions_def: dg.MonthlyPartitionsDefinition | None = None)
             result = calendar.build(built.start, built.stop - 1, calendar.load_overrides(path))
         except ValueError as error:  # a broken override table will not mend itself on a retry
             raise dg.Failure(f"calendar overrides: {error}", allow_retries=False) from error
-        _replace(warehouse, "wh.calendar", ("day", "workday", "workday_seq", "source", "holiday_name"), result.rows())
+        rows = result.rows()
+        _replace(warehouse, "wh.calendar", ("day", "workday", "workday_seq", "source", "holiday_name"), rows)
         if result.weekends_only:
             context.log.warning(f"weekends only (no holiday table) for {_join(result.weekends_only)}")
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(data_version=rows_version(rows), metadata={
             "dagster/row_count": dg.MetadataValue.int(len(result.days)),
             "years": f"{built.start}–{built.stop - 1}",
             "years_chinesecalendar": _join(result.by_package),
@@ -167,7 +175,7 @@ def reference_asset(key: dg.AssetKey, description: str, columns: list[tuple[str,
     def _reference(warehouse: Warehouse) -> dg.MaterializeResult:
         found = rows()
         _replace(warehouse, table, names, found)
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(data_version=rows_version(found), metadata={
             "dagster/row_count": dg.MetadataValue.int(len(found)),
             "preview": dg.MetadataValue.md(markdown_table([header for _, _, header, _ in columns], found)),
         })
