@@ -85,7 +85,7 @@ def main() -> None:
         raise SystemExit(f"demo failed (exit {proc.returncode})")
     out = "".join(lines)
     stage_line = re.search(r"stages: database ([\d.]+) s, generate ([\d.]+) s, months ([\d.]+) s", out)
-    months = len(re.findall(r"^\[\s*\d+/\d+\] \d{4}-\d{2}  ok", out, flags=re.M))
+    months = len(re.findall(r"^\[\s*\d+/\d+\] \d{4}-\d{2}  ok", out, flags=re.MULTILINE))
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"demo wall {wall:.1f} s; CPU of the demo and the children it waited for "
           f"{usage.ru_utime:.1f} s user + {usage.ru_stime:.1f} s sys (not the embedded PostgreSQL: it daemonizes)")

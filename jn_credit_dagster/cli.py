@@ -291,8 +291,9 @@ def _month_line(result) -> str:
 def _summarise(outcomes: list[MonthOutcome], seconds: float) -> list[str]:
     """The one summary of a range: what ran, what was skipped, the totals, and the last month's checks."""
     ran = [o for o in outcomes if o.ran != "skipped"]
-    lines = [f"{outcomes[0].month}…{outcomes[-1].month}: {len(outcomes)} months, {len(ran)} run, "
-             f"{len(outcomes) - len(ran)} skipped (unchanged since they succeeded), in {seconds:.1f} s"]
+    head = (f"{outcomes[0].month}…{outcomes[-1].month}: {len(outcomes)} months, {len(ran)} run, "
+            f"{len(outcomes) - len(ran)} skipped (unchanged since they succeeded), in {seconds:.1f} s")
+    lines = [head]
     totals = {"files": 0, "accepted": 0, "quarantined": 0, "rejected": 0}
     for o in ran:
         for k, v in _feed_totals(o.result).items():

@@ -79,8 +79,10 @@ def capture(path: Path, verbose: bool = False):
 
 
 def clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def _count(value) -> int:
@@ -145,7 +147,7 @@ class RangeProgress:
             return None
         return per_month * max(0.0, remaining - fraction)
 
-    def month(self, instance, run_id: str, month: str, what: str = "", tick=None) -> "MonthProgress":
+    def month(self, instance, run_id: str, month: str, what: str = "", tick=None) -> MonthProgress:
         self._month_started = time.monotonic()
         return MonthProgress(self, instance, run_id, month, what, tick)
 
