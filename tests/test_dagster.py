@@ -12,6 +12,7 @@ import yaml
 
 from jn_credit_dagster.definitions import defs
 from jn_credit_dagster.defs.ingest.assets import feed_asset, inbox_asset
+from jn_credit_dagster.defs.lineage import every_earlier_month
 from jn_credit_dagster.lib import paths
 from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import Inbox, Warehouse
@@ -27,7 +28,9 @@ def _months(mapping) -> str:
         at = lambda n: "M" if n == 0 else f"M{n:+d}"  # noqa: E731
         if start == end:
             return at(start)
-        return f"…{at(end)}" if start <= -1000 else f"{at(start)}…{at(end)}"
+        # every earlier month: back to the first partition (the offset grows with today's date)
+        reaches_first = start <= every_earlier_month().start_offset
+        return f"…{at(end)}" if reaches_first else f"{at(start)}…{at(end)}"
     return type(mapping).__name__.removesuffix("PartitionMapping").lower()
 
 
