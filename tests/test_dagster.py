@@ -20,17 +20,14 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 PENALTY = yaml.safe_load((Path(__file__).parent / "cases" / "penalty.yaml").read_text(encoding="utf-8"))["good"]
 
 
-def _at(offset: int) -> str:
-    return "M" if offset == 0 else f"M{offset:+d}"
-
-
 def _months(mapping) -> str:
     """A partition mapping as the months it reads: M, M-1, M-11…M, …M (every earlier month), all."""
     if isinstance(mapping, dg.TimeWindowPartitionMapping):
         start, end = mapping.start_offset, mapping.end_offset
+        at = lambda n: "M" if n == 0 else f"M{n:+d}"  # noqa: E731
         if start == end:
-            return _at(start)
-        return f"…{_at(end)}" if start <= -1000 else f"{_at(start)}…{_at(end)}"
+            return at(start)
+        return f"…{at(end)}" if start <= -1000 else f"{at(start)}…{at(end)}"
     return type(mapping).__name__.removesuffix("PartitionMapping").lower()
 
 

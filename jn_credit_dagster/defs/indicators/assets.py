@@ -11,9 +11,9 @@ from jn_credit_dagster.defs.warehouse.subjects import SUBJECTS_KEY
 from jn_credit_dagster.ingest import feed_key
 from jn_credit_dagster.lib import indicators
 from jn_credit_dagster.lib.catalog import SUBJECTS_TABLE, Catalog, load_catalog, widest
-from jn_credit_dagster.lib.failures import asset_failures
 from jn_credit_dagster.lib.present import markdown_table
 from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.lib.failures import asset_failures
 
 RESULTS_KEY = dg.AssetKey(["indicators", "results"])
 GROUP = "indicators"
