@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
+from conftest import scratch_database
 from dagster._core.definitions.data_version import StaleStatus
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
@@ -21,21 +22,20 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 
-from conftest import scratch_database
 from jn_credit_dagster.definitions import defs
 from jn_credit_dagster.defs.ingest.assets import feed_asset, inbox_asset
 from jn_credit_dagster.defs.warehouse.facts import fact_asset
 from jn_credit_dagster.defs.warehouse.subjects import subjects_asset
-from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.ingest import INBOX_KEY, feed_key
 from jn_credit_dagster.lib import database, digest
+from jn_credit_dagster.lib.specs import load_specs
 from jn_credit_dagster.resources import Inbox, Warehouse
 
 PENALTY = yaml.safe_load((Path(__file__).parent / "cases" / "penalty.yaml").read_text(encoding="utf-8"))["good"]
 MONTHS = ["2020-07", "2020-08", "2020-09"]
 # When the backfill is launched: 2020-09 is then the last partition. (A backfill of earlier months also runs
 # every later month of what reads them to date: launched today, the test would run six years of months.)
-LAUNCHED = dt.datetime(2020, 9, 25, 12, 0, tzinfo=dt.timezone.utc)
+LAUNCHED = dt.datetime(2020, 9, 25, 12, 0, tzinfo=dt.UTC)
 RESULTS = dg.AssetKey(["indicators", "results"])
 # An event feed, its latest-state neighbour and the subject master: enough to show the months' order.
 BACKFILLED = [INBOX_KEY, feed_key("penalty"), feed_key("blacklist"), dg.AssetKey(["wh", "blacklist"]),

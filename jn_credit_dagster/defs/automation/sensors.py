@@ -173,7 +173,8 @@ def inbox_sensor(clock: Clock | None = None, settle_seconds: float | None = None
     def _inbox(context: dg.SensorEvaluationContext, inbox: Inbox, warehouse: Warehouse) -> dg.SensorResult:
         settle = settle_seconds if settle_seconds is not None else float(os.environ.get(SETTLE_ENV, "0") or 0)
         requests, cursor = inbox_run_requests(inbox.root(), context.cursor, warehouse, (clock or _now)(),
-                                              settle, context.log, context.repository_def.asset_graph)
+                                              settle, context.log,
+                                              context.repository_def.asset_graph if context.repository_def else None)
         if not requests:
             return dg.SensorResult(skip_reason="no new or changed files in the inbox", cursor=cursor)
         return dg.SensorResult(run_requests=requests, cursor=cursor)

@@ -4,8 +4,8 @@ import dagster as dg
 
 from jn_credit_dagster import partitions
 from jn_credit_dagster.defs.lineage import previous_month
-from jn_credit_dagster.ingest import (INBOX_KEY, check_result, feed_key, feed_metadata, ingest_feed_month,
-                                      inbox_check_result, record_inbox_month)
+from jn_credit_dagster.ingest import (INBOX_KEY, check_result, feed_key, feed_metadata, inbox_check_result,
+                                      ingest_feed_month, record_inbox_month)
 from jn_credit_dagster.lib.failures import asset_failures
 from jn_credit_dagster.lib.present import markdown_table
 from jn_credit_dagster.lib.city import UNITS

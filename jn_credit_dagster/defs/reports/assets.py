@@ -87,7 +87,7 @@ WRITERS = {PACKAGE_KEY: _package, RECTIFICATION_KEY: _rectification, BULLETIN_KE
 
 def report_specs() -> list[dg.AssetSpec]:
     deps = report_deps()
-    common = dict(group_name=GROUP, partitions_def=partitions.monthly())
+    common = {"group_name": GROUP, "partitions_def": partitions.monthly()}
     return [
         dg.AssetSpec(PACKAGE_KEY, deps=deps, kinds={"python"}, **common,
                      description="国家平台报送包：当月入库的双公示（行政许可、行政处罚）记录（国家标准列序，UTF-8 CSV）、"
