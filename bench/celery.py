@@ -31,9 +31,9 @@ from psycopg2 import sql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jn_credit_dagster import cluster  # noqa: E402
+from jn_credit_dagster.defs import cluster  # noqa: E402
 from jn_credit_dagster.generate import generate  # noqa: E402
-from jn_credit_dagster.lib import database, digest  # noqa: E402
+from jn_credit_dagster.lib.common import database, digest  # noqa: E402
 
 SERVER = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -24,9 +24,9 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parent))
 from ingest import MONTH, UNIT, write_csv  # noqa: E402  (bench/ is a folder of scripts)
 
-from jn_credit_dagster.lib.frame_judge import FrameJudge  # noqa: E402
-from jn_credit_dagster.lib.specs import load_specs  # noqa: E402
-from jn_credit_dagster.lib.suites import load_suite  # noqa: E402
+from jn_credit_dagster.lib.ingest.frame_judge import FrameJudge  # noqa: E402
+from jn_credit_dagster.lib.ingest.specs import load_specs  # noqa: E402
+from jn_credit_dagster.lib.ingest.suites import load_suite  # noqa: E402
 
 
 def main() -> None:

@@ -25,14 +25,17 @@ import dagster as dg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jn_credit_dagster.defs.warehouse import subjects  # noqa: E402
+from jn_credit_dagster.lib.common.city import district_rows  # noqa: E402
+from jn_credit_dagster.lib.warehouse import subjects  # noqa: E402
 from jn_credit_dagster.defs.warehouse.assets import calendar_asset, districts_asset, units_asset  # noqa: E402
-from jn_credit_dagster.lib import database, facts, indicators  # noqa: E402
-from jn_credit_dagster.lib.catalog import load_catalog  # noqa: E402
-from jn_credit_dagster.lib.loader import MonthLoader  # noqa: E402
-from jn_credit_dagster.lib.specs import load_specs  # noqa: E402
-from jn_credit_dagster.lib.suites import load_suite  # noqa: E402
-from jn_credit_dagster.resources import Warehouse  # noqa: E402
+from jn_credit_dagster.lib.common import database  # noqa: E402
+from jn_credit_dagster.lib.warehouse import facts  # noqa: E402
+from jn_credit_dagster.lib.indicators import compute as indicators  # noqa: E402
+from jn_credit_dagster.lib.indicators.catalog import load_catalog  # noqa: E402
+from jn_credit_dagster.lib.ingest.loader import MonthLoader  # noqa: E402
+from jn_credit_dagster.lib.ingest.specs import load_specs  # noqa: E402
+from jn_credit_dagster.lib.ingest.suites import load_suite  # noqa: E402
+from jn_credit_dagster.defs.resources import Warehouse  # noqa: E402
 
 
 def months(span: str) -> list[dt.date]:
@@ -99,9 +102,9 @@ def measure(url: str, month: dt.date) -> None:
     fact_seconds = 0.0
     for spec in facts.state_specs():
         with database.transaction(url) as cur:
-            fact_seconds += timed(f"wh.{spec.id}", lambda: f"{facts.build_month(cur, spec, month):,} rows")
+            fact_seconds += timed(f"wh.{spec.id}", lambda: f"{facts.build_latest_state(cur, spec, month):,} rows")
     with database.transaction(url) as cur:
-        fact_seconds += timed("wh.subjects", lambda: f"{subjects.build_month(cur, month)['rows']:,} rows")
+        fact_seconds += timed("wh.subjects", lambda: f"{subjects.build_month(cur, month, [c for c, _, _ in district_rows()])['rows']:,} rows")
     with database.transaction(url) as cur:
         cur.execute("ANALYZE")  # as autovacuum would after a load; the plans below assume statistics
 

@@ -30,9 +30,10 @@ from pathlib import Path
 
 from psycopg2 import sql
 
-from jn_credit_dagster.lib import database, tables
-from jn_credit_dagster.lib.identifiers import id_check_char, uscc_check_char
-from jn_credit_dagster.lib.specs import load_specs
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.ingest import tables
+from jn_credit_dagster.lib.common.identifiers import id_check_char, uscc_check_char
+from jn_credit_dagster.lib.ingest.specs import load_specs
 
 MONTH = dt.date(2099, 12, 1)
 UNIT = "amr"
@@ -94,8 +95,8 @@ def raw_copy(url: str, path: Path) -> float:
 
 
 def full_ingest(url: str, inbox: Path, archive: Path) -> dict:
-    from jn_credit_dagster.lib.loader import load_month
-    from jn_credit_dagster.lib.suites import load_suite
+    from jn_credit_dagster.lib.ingest.loader import load_month
+    from jn_credit_dagster.lib.ingest.suites import load_suite
 
     spec = load_specs()["penalty"]
     database.ensure_schema(url)

@@ -26,8 +26,8 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from jn_credit_dagster.lib import database
-from jn_credit_dagster.lib.readers import fingerprint
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.ingest.readers import fingerprint
 
 PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
 

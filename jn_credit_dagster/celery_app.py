@@ -4,6 +4,6 @@ Celery's command line needs a module-level app; it is built from the environment
 way the run process builds its own, so both agree on broker, backend and task settings.
 """
 
-from .cluster import worker_app
+from jn_credit_dagster.defs.cluster import worker_app
 
 app = worker_app()

@@ -15,11 +15,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .lib import database, paths
-from .lib.failures import run_failure_reason, unreachable
-from .lib.inbox import parse_month
-from .lib.present import number
-from .lib.privacy import mask_url, scrub
+from jn_credit_dagster.lib.common import database, paths
+from jn_credit_dagster.defs.failures import run_failure_reason, unreachable
+from jn_credit_dagster.lib.ingest.inbox import parse_month
+from jn_credit_dagster.lib.common.present import number
+from jn_credit_dagster.lib.common.privacy import mask_url, scrub
 
 PID_TAG, HOST_TAG = "jn_credit/pid", "jn_credit/host"  # which process runs an in-process run
 
@@ -95,7 +95,7 @@ def fail_stale_runs(instance, month: str) -> list[str]:
 
 def month_range(text: str) -> list[str]:
     """`YYYY-MM:YYYY-MM` (or one month) → the partition keys from the first to the last, in order."""
-    from . import partitions
+    from jn_credit_dagster.defs import partitions
 
     first, _, last = text.partition(":")
     last = last or first
@@ -120,13 +120,14 @@ class MonthOutcome:
 def run_months(months: list[str], *, reports: str = "last", force: bool = False, tags: dict | None = None,
                verbose: bool = False, log=None) -> list[MonthOutcome]:
     """Materialize `months` in order, in this process, with the definitions loaded once; each month's
-    checks run with it. A month whose fingerprint (lib/month_state.py) matches the stored one is
+    checks run with it. A month whose fingerprint (lib/warehouse/month_state.py) matches the stored one is
     skipped (unless `force`); the first month that fails stops the range (its exception says why). Reports for the
     last month, or for every month with reports="all"."""
     import dagster as dg
 
     from .definitions import defs
-    from .lib import runlog, sqlite_hold
+    from jn_credit_dagster.defs import runlog
+    from jn_credit_dagster.lib.common import sqlite_hold
 
     @functools.cache
     def job_and_keys():
@@ -142,7 +143,7 @@ def run_months(months: list[str], *, reports: str = "last", force: bool = False,
     display = runlog.RangeProgress(months, say)
     log = log or runlog.log_path("run")
     outcomes = []
-    held = sqlite_hold.WalHolder(os.environ["DAGSTER_HOME"])  # lib/sqlite_hold.py: why
+    held = sqlite_hold.WalHolder(os.environ["DAGSTER_HOME"])  # lib/common/sqlite_hold.py: why
     try:
         for month in months:
             outcomes.append(_run_one(month, months, reports, force, tags, verbose, log, job_and_keys, instance, inbox,
@@ -155,7 +156,8 @@ def run_months(months: list[str], *, reports: str = "last", force: bool = False,
 def _run_one(month, months, reports, force, tags, verbose, log, job_and_keys, instance, inbox, url, display,
              held) -> MonthOutcome:
     """One month of `run_months`: skipped, its reports only, or run; raises when its run fails."""
-    from .lib import month_state, runlog
+    from jn_credit_dagster.lib.warehouse import month_state
+    from jn_credit_dagster.defs import runlog
 
     date = parse_month(month)
     want_reports = reports == "all" or month == months[-1]
@@ -257,7 +259,7 @@ def run_month_on_celery(month: str, tags: dict | None = None):
     """The same run with every step on the Celery workers (cluster.py); waits for the run to end."""
     import dagster as dg
 
-    from . import cluster
+    from jn_credit_dagster.defs import cluster
 
     # The run carries the inbox it was launched with: every worker must see that path (a shared mount).
     inbox = {"resources": {"inbox": {"config": {"path": os.environ["JN_CREDIT_INBOX"]}}}}
@@ -328,7 +330,7 @@ def cmd_run(args) -> int:
     _environment(args)
     if not os.environ.get("JN_CREDIT_INBOX"):
         raise ValueError("no inbox: pass --inbox DIR or set JN_CREDIT_INBOX")
-    from .lib import runlog
+    from jn_credit_dagster.defs import runlog
 
     _stop_on_sigterm()
     if args.executor == "celery":
@@ -429,7 +431,7 @@ def cmd_demo(args) -> int:
     _environment(args)  # starts the embedded PostgreSQL when there is no DATABASE_URL
     database_s = time.monotonic() - began
     os.environ["JN_CREDIT_INBOX"] = str(inbox)
-    from .lib import runlog
+    from jn_credit_dagster.defs import runlog
 
     os.environ.setdefault("JN_CREDIT_SETTLE_SECONDS", "0")  # the demo wrote every file itself, completely
     # Sample data a re-run regenerates: its commits need not wait for the WAL flush (libpq reads
@@ -470,8 +472,8 @@ def cmd_indicators(args) -> int:
     """Print the month's stored indicators (DESIGN.md): never computes; `jn-credit run` does."""
     import json
 
-    from .lib import indicators
-    from .lib.status import STATUS_ZH
+    from jn_credit_dagster.lib.indicators import compute as indicators
+    from jn_credit_dagster.lib.common.status import STATUS_ZH
 
     month = parse_month(args.month)
     with database.transaction(_reachable(database.resolve_url(args.database_url))) as cur:
@@ -516,7 +518,7 @@ def cmd_explain(args) -> int:
 
 
 def _explain(args) -> int:
-    from .lib import explain
+    from jn_credit_dagster.lib.indicators import explain
 
     month = parse_month(args.month)
     scope = explain.Scope.parse(args.scope)
@@ -552,11 +554,11 @@ def _explain(args) -> int:
 
 def cmd_report(args) -> int:
     """The month's bulletin, rectification workbook and national package, from the warehouse alone."""
-    from .reports import build_all
+    from .reports import write_all
 
     month = parse_month(args.month)
     out = Path(args.out).expanduser().resolve()
-    done = build_all(_reachable(database.resolve_url(args.database_url)), month, out)
+    done = write_all(_reachable(database.resolve_url(args.database_url)), month, out)
     for name, result in done.items():
         say(f"{name:<17} {result['path']}")
     return 0
@@ -567,9 +569,9 @@ def cmd_ledger(args) -> int:
     matrix (units × feeds) with the per-feed reconciliation."""
     import json
 
-    from .lib.deliveries_due import from_ledger
-    from .lib.ledger_report import matrix_lines, month_ledger
-    from .lib.present import scrub
+    from jn_credit_dagster.lib.ingest.deliveries_due import from_ledger
+    from jn_credit_dagster.lib.ingest.ledger_report import matrix_lines, month_ledger
+    from jn_credit_dagster.lib.common.present import scrub
 
     month = parse_month(args.month)
     with database.transaction(_reachable(database.resolve_url(args.database_url))) as cur:

@@ -20,9 +20,11 @@ import pytest
 from psycopg2 import sql
 
 from jn_credit_dagster.defs.warehouse.assets import district_rows
-from jn_credit_dagster.lib import database, facts, loader, subjects
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.lib.suites import load_suite
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.warehouse import facts, subjects
+from jn_credit_dagster.lib.ingest import loader
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.lib.ingest.suites import load_suite
 
 SERVER = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -143,7 +145,7 @@ def build_facts(db):
     its subjects, as wh/subjects does: what the indicators read."""
     def run(month):
         with database.transaction(db) as cur:
-            built = facts.build_all(cur, dt.date.fromisoformat(month + "-01"))
+            built = facts.build_latest_states(cur, dt.date.fromisoformat(month + "-01"))
             subjects.build_month(cur, dt.date.fromisoformat(month + "-01"), [code for code, _, _ in district_rows()])
             return built
     return run

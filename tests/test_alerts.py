@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from jn_credit_dagster.lib import alerts
-from jn_credit_dagster.resources import Alerts
+from jn_credit_dagster.lib.common import alerts
+from jn_credit_dagster.defs.resources import Alerts
 
 
 @pytest.fixture

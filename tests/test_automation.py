@@ -9,16 +9,17 @@ import dagster as dg
 import pytest
 import yaml
 
-from jn_credit_dagster import partitions
+from jn_credit_dagster.defs import partitions
 from jn_credit_dagster.defs.automation.schedules import monthly_final_schedule, nightly_refresh_schedule
 from jn_credit_dagster.defs.automation.sensors import (KEEP_MONTHS, deadline_sensor, inbox_sensor,
                                                        run_failure_alert_sensor, write_cursor)
 from jn_credit_dagster.definitions import defs
 from jn_credit_dagster.defs.jobs import REFRESH_JOB
-from jn_credit_dagster.ingest import INBOX_KEY
-from jn_credit_dagster.lib import deliveries_due, paths
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.resources import Alerts, Inbox, Warehouse
+from jn_credit_dagster.defs.ingest.steps import INBOX_KEY
+from jn_credit_dagster.lib.ingest import deliveries_due
+from jn_credit_dagster.lib.common import paths
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.defs.resources import Alerts, Inbox, Warehouse
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PENALTY = yaml.safe_load((Path(__file__).parent / "cases" / "penalty.yaml").read_text(encoding="utf-8"))["good"]

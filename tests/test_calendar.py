@@ -7,9 +7,10 @@ import dagster as dg
 import pytest
 
 from jn_credit_dagster.defs.warehouse.assets import calendar_asset, calendar_check, districts_asset, units_asset
-from jn_credit_dagster.lib import calendar, city
-from jn_credit_dagster.lib.city import UNITS
-from jn_credit_dagster.resources import Warehouse
+from jn_credit_dagster.lib.warehouse import calendar
+from jn_credit_dagster.lib.common import city
+from jn_credit_dagster.lib.common.city import UNITS
+from jn_credit_dagster.defs.resources import Warehouse
 
 D = dt.date.fromisoformat
 

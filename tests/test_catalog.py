@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jn_credit_dagster.lib import catalog
-from jn_credit_dagster.lib.catalog import IDS, load_catalog, parse_catalog, score, status
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.lib.sql_reads import sql_reads
+from jn_credit_dagster.lib.indicators import catalog
+from jn_credit_dagster.lib.indicators.catalog import IDS, load_catalog, parse_catalog, score, status
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.lib.indicators.sql_reads import sql_reads
 
 CONTRACT = Path(__file__).parents[2] / "shared" / "INDICATORS.md"
 # INDICATORS.md's words for the responsible units that are not one unit code
@@ -202,7 +202,7 @@ def test_broken_catalogs_are_rejected(tmp_path, change, message):
 
 def test_every_data_indicator_reads_what_its_sql_names():
     """The tables (and the months, where the SQL text says) each SQL file reads, the warehouse functions it
-    calls expanded (lib/sql_reads.py), are exactly the catalog's `reads:`."""
+    calls expanded (lib/indicators/sql_reads.py), are exactly the catalog's `reads:`."""
     problems = []
     for ind in load_catalog().data_indicators:
         named = sql_reads((catalog.paths.PROJECT_ROOT / ind.sql).read_text(encoding="utf-8"))

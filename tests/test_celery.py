@@ -25,9 +25,9 @@ import pytest
 from dagster._core.events import DagsterEventType
 from psycopg2 import sql
 
-from jn_credit_dagster import cluster
+from jn_credit_dagster.defs import cluster
 from jn_credit_dagster.generate import generate
-from jn_credit_dagster.lib import database, digest, paths
+from jn_credit_dagster.lib.common import database, digest, paths
 
 from conftest import SERVER
 

@@ -13,9 +13,9 @@ import yaml
 from jn_credit_dagster.definitions import defs
 from jn_credit_dagster.defs.ingest.assets import feed_asset, inbox_asset
 from jn_credit_dagster.defs.lineage import every_earlier_month
-from jn_credit_dagster.lib import paths
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.resources import Inbox, Warehouse
+from jn_credit_dagster.lib.common import paths
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.defs.resources import Inbox, Warehouse
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 PENALTY = yaml.safe_load((Path(__file__).parent / "cases" / "penalty.yaml").read_text(encoding="utf-8"))["good"]

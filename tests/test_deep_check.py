@@ -6,7 +6,7 @@ import yaml
 from pathlib import Path
 
 from jn_credit_dagster.defs.ingest.checks import weekly_deep_check
-from jn_credit_dagster.resources import Warehouse
+from jn_credit_dagster.defs.resources import Warehouse
 
 PENALTY = yaml.safe_load((Path(__file__).parent / "cases" / "penalty.yaml").read_text(encoding="utf-8"))["good"]
 

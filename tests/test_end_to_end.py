@@ -12,9 +12,11 @@ import pytest
 
 from jn_credit_dagster.generate import generate
 from jn_credit_dagster.defs.warehouse.assets import district_rows
-from jn_credit_dagster.lib import database, facts, indicators, subjects
-from jn_credit_dagster.lib.catalog import IDS, load_catalog
-from jn_credit_dagster.lib.city import UNITS
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.warehouse import facts, subjects
+from jn_credit_dagster.lib.indicators import compute as indicators
+from jn_credit_dagster.lib.indicators.catalog import IDS, load_catalog
+from jn_credit_dagster.lib.common.city import UNITS
 
 DISTRICTS = [code for code, _, _ in district_rows()]  # wh/subjects' known districts
 
@@ -120,7 +122,7 @@ def test_null_indicators_of_an_empty_month_say_why(db):
     """Nothing delivered at all: every indicator that is null says why in its evidence; every
     self-report and deduction says "no self-report"."""
     with database.transaction(db) as cur:
-        facts.build_all(cur, dt.date(2018, 12, 1))
+        facts.build_latest_states(cur, dt.date(2018, 12, 1))
         subjects.build_month(cur, dt.date(2018, 12, 1), DISTRICTS)
         result = indicators.compute_month(cur, dt.date(2018, 12, 1))
         cur.execute("DELETE FROM wh.indicator_results WHERE month = '2018-12-01'")

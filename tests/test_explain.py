@@ -24,15 +24,18 @@ from conftest import scratch_database, write_file
 from jn_credit_dagster.defs.indicators.assets import results_asset
 from jn_credit_dagster.defs.warehouse.assets import calendar_asset, units_asset
 from jn_credit_dagster.generate import generate
-from jn_credit_dagster.lib import database, explain, facts, indicators, loader
-from jn_credit_dagster.lib.catalog import load_catalog
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.lib.suites import load_suite
-from jn_credit_dagster.resources import Warehouse
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.indicators import explain, compute as indicators
+from jn_credit_dagster.lib.warehouse import facts
+from jn_credit_dagster.lib.ingest import loader
+from jn_credit_dagster.lib.indicators.catalog import load_catalog
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.lib.ingest.suites import load_suite
+from jn_credit_dagster.defs.resources import Warehouse
 
 try:  # the subject master the indicators read on main since the speed-month merge; absent on this branch
-    from jn_credit_dagster.lib import subjects
-    from jn_credit_dagster.lib.city import district_rows
+    from jn_credit_dagster.lib.warehouse import subjects
+    from jn_credit_dagster.lib.common.city import district_rows
 except ImportError:
     subjects = None
 
@@ -71,7 +74,7 @@ def city(tmp_path_factory, worker_id):
             for spec in load_specs().values():
                 loader.load_month(url, spec, load_suite(spec.id), inbox, month, root / "archive")
             with database.transaction(url) as cur:
-                facts.build_all(cur, month)
+                facts.build_latest_states(cur, month)
                 if subjects is not None:
                     subjects.build_month(cur, month, [code for code, _, _ in district_rows()])
                 indicators.compute_month(cur, month)

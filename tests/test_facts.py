@@ -1,4 +1,4 @@
-"""The state feeds' fact tables wh/<feed> (lib/facts.py): the latest state as of each month, materialized
+"""The state feeds' fact tables wh/<feed> (lib/warehouse/facts.py): the latest state as of each month, materialized
 through Dagster from files ingested for real."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import dagster as dg
 import pytest
 import yaml
 
-from jn_credit_dagster import partitions
+from jn_credit_dagster.defs import partitions
 from jn_credit_dagster.defs.warehouse.facts import fact_asset
-from jn_credit_dagster.lib import facts, specs
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.resources import Warehouse
+from jn_credit_dagster.lib.warehouse import facts
+from jn_credit_dagster.lib.ingest import specs
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.defs.resources import Warehouse
 
 CASES = Path(__file__).resolve().parent / "cases"
 

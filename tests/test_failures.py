@@ -1,4 +1,4 @@
-"""Issue 11, "retries that make sense" and "errors that name their cause": lib/failures.py in real
+"""Issue 11, "retries that make sense" and "errors that name their cause": defs/failures.py in real
 Dagster steps and against a real (and an absent) PostgreSQL."""
 
 import socket
@@ -6,8 +6,8 @@ import socket
 import dagster as dg
 import psycopg2
 
-from jn_credit_dagster import partitions
-from jn_credit_dagster.lib.failures import asset_failures, reason, run_failure_reason, unreachable
+from jn_credit_dagster.defs import partitions
+from jn_credit_dagster.defs.failures import asset_failures, reason, run_failure_reason, unreachable
 
 FAST_RETRY = dg.RetryPolicy(max_retries=2)  # DB_RETRY's shape without its delay
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from psycopg2 import sql
 
-from jn_credit_dagster.lib.specs import load_specs
+from jn_credit_dagster.lib.ingest.specs import load_specs
 
 CASES = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((Path(__file__).parent / "cases").glob("*.yaml"))}
 

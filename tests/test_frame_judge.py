@@ -12,12 +12,13 @@ import polars as pl
 import pytest
 from psycopg2 import sql
 
-from jn_credit_dagster.lib import database, tables
-from jn_credit_dagster.lib.frame_judge import CompileError, DecimalRangeError, FrameJudge, pg_regex
-from jn_credit_dagster.lib.identifiers import id_check_char, uscc_check_char
-from jn_credit_dagster.lib.judge import reference_judge
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.lib.suites import Rule, Suite, load_suite
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.ingest import tables
+from jn_credit_dagster.lib.ingest.frame_judge import CompileError, DecimalRangeError, FrameJudge, pg_regex
+from jn_credit_dagster.lib.common.identifiers import id_check_char, uscc_check_char
+from jn_credit_dagster.lib.ingest.judge import reference_judge
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.lib.ingest.suites import Rule, Suite, load_suite
 from test_feed_rules import CASES, _rows
 
 MALFORMED = '{"expected": 3, "got": 4}'
@@ -300,8 +301,8 @@ def test_parser_neighbours_agree_with_sql(db):
 def test_typing_agrees_with_postgres_on_fuzz(db):
     """Each type's parse of fuzzed text (digits of other scripts, exotic spaces, separators,
     letters whose upper case differs between Rust and glibc) equals PostgreSQL's."""
-    from jn_credit_dagster.lib.frame_judge import _upper_exceptions, trimmed, typed_text
-    from jn_credit_dagster.lib.specs import Column
+    from jn_credit_dagster.lib.ingest.frame_judge import _upper_exceptions, trimmed, typed_text
+    from jn_credit_dagster.lib.ingest.specs import Column
 
     rng = random.Random(5)
     alphabet = list("0123456789-/.,+ eE;；Qx X") + ["\u3000", "\u00a0", "\u2003", "\t", "\n", "１", "٣", "ß", "ᾳ"]

@@ -22,7 +22,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jn_credit_dagster.generate import generate  # noqa: E402
-from jn_credit_dagster.lib.identifiers import id_card_valid, uscc_valid  # noqa: E402
+from jn_credit_dagster.lib.common.identifiers import id_card_valid, uscc_valid  # noqa: E402
 
 FIRST, LAST = "2020-09", "2020-11"  # spans the 2020-10-01…08 holiday and the working Saturday 10-10
 RATES = {"file_breakage": 1.0, "dirty_row": 0.05, "prohibited": 0.01, "redelivery": 0.05}

@@ -7,10 +7,10 @@ from collections import Counter
 import pytest
 from psycopg2 import sql
 
-from jn_credit_dagster.lib import gx_validation
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.lib.suites import load_suite
-from jn_credit_dagster.lib.tables import PARSERS
+from jn_credit_dagster.lib.ingest import gx_validation
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.lib.ingest.suites import load_suite
+from jn_credit_dagster.lib.ingest.tables import PARSERS
 from test_feed_rules import CASES, _rows
 
 

@@ -18,10 +18,10 @@ from unittest.mock import ANY
 import yaml
 from openpyxl.styles import Font
 
-from jn_credit_dagster.ingest import record_inbox_month
-from jn_credit_dagster.lib import readers
-from jn_credit_dagster.lib.inbox import parse_month, scan
-from jn_credit_dagster.resources import Inbox, Warehouse
+from jn_credit_dagster.defs.ingest.steps import record_inbox_month
+from jn_credit_dagster.lib.ingest import readers
+from jn_credit_dagster.lib.ingest.inbox import parse_month, scan
+from jn_credit_dagster.defs.resources import Inbox, Warehouse
 
 CASES = Path(__file__).parent / "cases"
 PENALTY = yaml.safe_load((CASES / "penalty.yaml").read_text(encoding="utf-8"))["good"]
@@ -329,8 +329,8 @@ CHILD = """
 import datetime as dt, json, os, resource, sys
 from pathlib import Path
 from jn_credit_dagster.lib import database, loader
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.lib.suites import load_suite
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.lib.ingest.suites import load_suite
 inbox, archive = Path(sys.argv[1]), Path(sys.argv[2])
 result = loader.load_month(os.environ["DATABASE_URL"], load_specs()["penalty"], load_suite("penalty"), inbox,
                            dt.date(2020, 8, 1), archive)

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from jn_credit_dagster.ingest import record_inbox_month
-from jn_credit_dagster.lib.inbox import parse_month
-from jn_credit_dagster.resources import Inbox, Warehouse
+from jn_credit_dagster.defs.ingest.steps import record_inbox_month
+from jn_credit_dagster.lib.ingest.inbox import parse_month
+from jn_credit_dagster.defs.resources import Inbox, Warehouse
 
 
 def test_unclaimed_files_are_rejected_once(db, inbox, query, tmp_path):

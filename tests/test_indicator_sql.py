@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from jn_credit_dagster.defs.warehouse.assets import calendar_asset, units_asset
-from jn_credit_dagster.resources import Warehouse
+from jn_credit_dagster.defs.resources import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "cases"

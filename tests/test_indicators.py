@@ -16,10 +16,12 @@ from jn_credit_dagster.defs.indicators.assets import results_asset
 from jn_credit_dagster.defs.warehouse.facts import fact_asset
 from jn_credit_dagster.defs.warehouse.subjects import subjects_asset
 from jn_credit_dagster.defs.warehouse.assets import district_rows
-from jn_credit_dagster.lib import database, facts, indicators, subjects
-from jn_credit_dagster.lib.catalog import IDS, load_catalog
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.resources import Warehouse
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.warehouse import facts, subjects
+from jn_credit_dagster.lib.indicators import compute as indicators
+from jn_credit_dagster.lib.indicators.catalog import IDS, load_catalog
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.defs.resources import Warehouse
 
 DISTRICTS = [code for code, _, _ in district_rows()]  # wh/subjects' known districts
 
@@ -73,7 +75,7 @@ def compute(url, month, sql_dir):
     """M's facts, then M's indicators, as the monthly job runs them."""
     month = dt.date.fromisoformat(month + "-01")
     with database.transaction(url) as cur:
-        facts.build_all(cur, month)
+        facts.build_latest_states(cur, month)
         subjects.build_month(cur, month, DISTRICTS)
         return indicators.compute_month(cur, month, sql_dir=sql_dir)
 
@@ -193,7 +195,7 @@ def test_asset_and_red_check_warns(wh, deliver, ingest, sql_dir):
 def test_results_without_the_months_facts_fail_and_say_which(wh, sql_dir):
     """An empty latest state would score as "nothing listed": the asset refuses and names what to build."""
     with database.transaction(wh) as cur:
-        facts.build_month(cur, load_specs()["blacklist"], dt.date(2020, 8, 1))
+        facts.build_latest_state(cur, load_specs()["blacklist"], dt.date(2020, 8, 1))
     result = dg.materialize([results_asset(sql_dir)], partition_key="2020-08", resources={"warehouse": Warehouse()},
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success

@@ -222,7 +222,7 @@ def test_an_amount_too_long_for_an_exact_decimal_rejects_its_file_alone(deliver,
 def test_frames_of_one_file_judge_as_one(deliver, ingest, query, monkeypatch):
     """A large file is read in frames: keys repeated across frames, ragged and blank records between
     them, and row numbers come out exactly as for one frame (frames of ~4 KB here)."""
-    from jn_credit_dagster.lib import frames
+    from jn_credit_dagster.lib.ingest import frames
 
     monkeypatch.setattr(frames, "BLOCK_BYTES", 4096)
     monkeypatch.setattr(frames, "FRAME_BYTES", 4096)

@@ -26,10 +26,10 @@ from jn_credit_dagster.definitions import defs
 from jn_credit_dagster.defs.ingest.assets import feed_asset, inbox_asset
 from jn_credit_dagster.defs.warehouse.facts import fact_asset
 from jn_credit_dagster.defs.warehouse.subjects import subjects_asset
-from jn_credit_dagster.ingest import INBOX_KEY, feed_key
-from jn_credit_dagster.lib import database, digest
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.resources import Inbox, Warehouse
+from jn_credit_dagster.defs.ingest.steps import INBOX_KEY, feed_key
+from jn_credit_dagster.lib.common import database, digest
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.defs.resources import Inbox, Warehouse
 
 PENALTY = yaml.safe_load((Path(__file__).parent / "cases" / "penalty.yaml").read_text(encoding="utf-8"))["good"]
 MONTHS = ["2020-07", "2020-08", "2020-09"]

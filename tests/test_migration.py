@@ -6,8 +6,9 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from jn_credit_dagster.lib import database, tables
-from jn_credit_dagster.lib.specs import load_specs
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.ingest import tables
+from jn_credit_dagster.lib.ingest.specs import load_specs
 
 from conftest import scratch_database
 

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from jn_credit_dagster.generate import generate
-from jn_credit_dagster.lib.readers import fingerprint
-from jn_credit_dagster.lib.specs import load_specs
+from jn_credit_dagster.lib.ingest.readers import fingerprint
+from jn_credit_dagster.lib.ingest.specs import load_specs
 
 MONTHS = ["2020-09", "2020-10"]
 RATES = {"file_breakage": 1.0, "dirty_row": 0.05, "prohibited": 0.01, "redelivery": 0.05}
@@ -39,9 +39,9 @@ def test_quarantine_matches_the_manifest(loaded, query):
 
 
 def test_rejections_and_redeliveries_match_the_manifest(loaded, query, inbox):
-    from jn_credit_dagster.ingest import record_inbox_month
-    from jn_credit_dagster.lib.inbox import parse_month
-    from jn_credit_dagster.resources import Inbox, Warehouse
+    from jn_credit_dagster.defs.ingest.steps import record_inbox_month
+    from jn_credit_dagster.lib.ingest.inbox import parse_month
+    from jn_credit_dagster.defs.resources import Inbox, Warehouse
 
     for month in MONTHS:
         record_inbox_month(parse_month(month), Warehouse(), Inbox(path=str(inbox)))

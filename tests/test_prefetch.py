@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from jn_credit_dagster.lib.prefetch import Prefetched
+from jn_credit_dagster.lib.ingest.prefetch import Prefetched
 
 
 def test_items_in_order_then_the_failure():

@@ -1,4 +1,4 @@
-"""Issue 11, "no ID number escapes": lib/privacy.py on its own, then real reports built from a warehouse
+"""Issue 11, "no ID number escapes": lib/common/privacy.py on its own, then real reports built from a warehouse
 into which a hostile unit planted 身份证号 everywhere it could (备注, a quarantined row, a file name, a
 unit folder's name, full-width digits), each output read back as a person or a machine would read it."""
 
@@ -13,13 +13,15 @@ import openpyxl
 import pytest
 import yaml
 
-from jn_credit_dagster.ingest import record_inbox_month
+from jn_credit_dagster.defs.ingest.steps import record_inbox_month
 from jn_credit_dagster.defs.warehouse.assets import district_rows
-from jn_credit_dagster.lib import database, facts, indicators, subjects
-from jn_credit_dagster.lib.identifiers import id_check_char, uscc_valid
-from jn_credit_dagster.lib.privacy import mask_ids, mask_personal, mask_url, scrub
-from jn_credit_dagster.reports import build_all
-from jn_credit_dagster.resources import Inbox, Warehouse
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.warehouse import facts, subjects
+from jn_credit_dagster.lib.indicators import compute as indicators
+from jn_credit_dagster.lib.common.identifiers import id_check_char, uscc_valid
+from jn_credit_dagster.lib.common.privacy import mask_ids, mask_personal, mask_url, scrub
+from jn_credit_dagster.reports import write_all
+from jn_credit_dagster.defs.resources import Inbox, Warehouse
 
 DISTRICTS = [code for code, _, _ in district_rows()]  # wh/subjects' known districts
 
@@ -114,7 +116,7 @@ def planted(db, query, deliver, ingest, inbox):
     record_inbox_month(dt.date(2020, 8, 1), Warehouse(), Inbox(path=str(inbox)))
     assert {r[0] for r in query("SELECT reason_code FROM ingest.ledger")} >= {"bad_name", "unknown_unit"}
     with database.transaction(db) as cur:
-        facts.build_all(cur, dt.date(2020, 8, 1))
+        facts.build_latest_states(cur, dt.date(2020, 8, 1))
         subjects.build_month(cur, dt.date(2020, 8, 1), DISTRICTS)
         indicators.compute_month(cur, dt.date(2020, 8, 1))
     return db
@@ -122,7 +124,7 @@ def planted(db, query, deliver, ingest, inbox):
 
 def test_no_planted_id_reaches_html_workbook_or_package(planted, tmp_path):
     out = tmp_path / "reports"
-    done = build_all(planted, dt.date(2020, 8, 1), out, with_pdf=False)
+    done = write_all(planted, dt.date(2020, 8, 1), out, with_pdf=False)
 
     html = done["bulletin"]["path"].read_text(encoding="utf-8")
     assert leaks(html) == []
@@ -150,7 +152,7 @@ def test_no_planted_id_reaches_the_pdf(planted, tmp_path):
     if shutil.which("chromium") is None or shutil.which("pdftotext") is None:
         pytest.fail("the bulletin needs Debian's chromium and poppler-utils (.ci/run installs them)")
     out = tmp_path / "reports"
-    build_all(planted, dt.date(2020, 8, 1), out)
+    write_all(planted, dt.date(2020, 8, 1), out)
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(out / "bulletin_2020-08.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
     assert "月度通报" in text and "370*" in text and leaks(text) == []

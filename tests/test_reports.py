@@ -17,10 +17,12 @@ import pytest
 import yaml
 
 from jn_credit_dagster.defs.warehouse.assets import district_rows
-from jn_credit_dagster.lib import database, facts, indicators, subjects
-from jn_credit_dagster.lib.catalog import IDS
-from jn_credit_dagster.lib.deliveries_due import DUE
-from jn_credit_dagster.reports import build_all, bulletin, data, package, rectification
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.warehouse import facts, subjects
+from jn_credit_dagster.lib.indicators import compute as indicators
+from jn_credit_dagster.lib.indicators.catalog import IDS
+from jn_credit_dagster.lib.ingest.deliveries_due import DUE
+from jn_credit_dagster.reports import bulletin, data, package, rectification, write_all
 
 DISTRICTS = [code for code, _, _ in district_rows()]  # wh/subjects' known districts
 
@@ -64,7 +66,7 @@ def month(db, query, deliver, ingest, inbox):
             ingest(feed, m)
     with database.transaction(db) as cur:
         for month in (dt.date(2020, 7, 1), dt.date(2020, 8, 1)):
-            facts.build_all(cur, month)
+            facts.build_latest_states(cur, month)
             subjects.build_month(cur, month, DISTRICTS)
             indicators.compute_month(cur, month)
     return db
@@ -130,7 +132,7 @@ def test_bulletin_html_pdf_and_png(month, tmp_path):
     if shutil.which("chromium") is None or shutil.which("pdftotext") is None:
         pytest.fail("the bulletin needs Debian's chromium and poppler-utils (.ci/run installs them)")
     out = tmp_path / "reports"
-    result = build_all(month, dt.date(2020, 8, 1), out)
+    result = write_all(month, dt.date(2020, 8, 1), out)
     html = result["bulletin"]["path"].read_text(encoding="utf-8")
     for ind_id in IDS:
         assert f"<td>{ind_id}</td>" in html
@@ -183,8 +185,8 @@ def test_report_assets_materialize_into_the_home(month, tmp_path):
     import dagster as dg
 
     from jn_credit_dagster.defs.reports.assets import PACKAGE_KEY, report_assets_list
-    from jn_credit_dagster.lib import paths
-    from jn_credit_dagster.resources import Warehouse
+    from jn_credit_dagster.lib.common import paths
+    from jn_credit_dagster.defs.resources import Warehouse
 
     result = dg.materialize(report_assets_list(), partition_key="2020-08", resources={"warehouse": Warehouse()},
                             instance=dg.DagsterInstance.ephemeral())

@@ -1,6 +1,6 @@
 """`jn-credit run --months`: a range in one process that stops at a failed month and, run again,
 resumes there; `jn-credit ledger` reconciling every feed of a month; and the one judge of
-on-time / late / missing (lib/deliveries_due.py) agreeing from the inbox and from the ledger."""
+on-time / late / missing (lib/ingest/deliveries_due.py) agreeing from the inbox and from the ledger."""
 
 import datetime as dt
 import json
@@ -12,7 +12,8 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from jn_credit_dagster.lib import deliveries_due, month_state
+from jn_credit_dagster.lib.ingest import deliveries_due
+from jn_credit_dagster.lib.warehouse import month_state
 
 CASES = Path(__file__).parent / "cases"
 
@@ -126,7 +127,7 @@ def test_on_time_late_missing_is_judged_alike_from_the_inbox_and_from_the_ledger
     august = dt.date(2020, 8, 1)
     for feed in ("registry", "blacklist"):
         ingest(feed, "2020-08")
-    from jn_credit_dagster.lib import database
+    from jn_credit_dagster.lib.common import database
     with database.transaction(db) as cur:
         from_ledger = deliveries_due.from_ledger(cur, august)
     from_inbox = deliveries_due.from_inbox(inbox, august)

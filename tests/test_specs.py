@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from jn_credit_dagster.lib import paths
-from jn_credit_dagster.lib.specs import load_specs
+from jn_credit_dagster.lib.common import paths
+from jn_credit_dagster.lib.ingest.specs import load_specs
 
 
 @pytest.mark.parametrize("feed", sorted(load_specs()))

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from jn_credit_dagster.defs.warehouse.subjects import subjects_asset
-from jn_credit_dagster.lib.identifiers import uscc_check_char, uscc_valid
-from jn_credit_dagster.lib.subjects import subject_columns
-from jn_credit_dagster.resources import Warehouse
+from jn_credit_dagster.lib.common.identifiers import uscc_check_char, uscc_valid
+from jn_credit_dagster.lib.warehouse.subjects import subject_columns
+from jn_credit_dagster.defs.resources import Warehouse
 
 CASES = Path(__file__).parent / "cases"
 

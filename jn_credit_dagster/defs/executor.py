@@ -1,6 +1,6 @@
 import dagster as dg
 
-from jn_credit_dagster import cluster
+from jn_credit_dagster.defs import cluster
 
 
 @dg.definitions

@@ -3,8 +3,8 @@ which select what changed and what is downstream of it), and the month's final w
 
 import dagster as dg
 
-from jn_credit_dagster import partitions
-from jn_credit_dagster.resources import DB_RETRY
+from jn_credit_dagster.defs import partitions
+from jn_credit_dagster.defs.resources import DB_RETRY
 
 REFRESH_JOB = "warehouse_refresh"
 FINAL_JOB = "monthly_refresh"

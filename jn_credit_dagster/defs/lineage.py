@@ -1,6 +1,6 @@
 """The partition mappings of the asset graph: which months of an upstream asset month M reads.
 
-The windows are the catalog's (lib/catalog.py): `month` (M itself), `to_date` (every month up to M),
+The windows are the catalog's (lib/indicators/catalog.py): `month` (M itself), `to_date` (every month up to M),
 `last_N_months` (M−N+1 … M); `whole` is an unpartitioned reference table. An asset whose month M reads
 its own earlier months depends on itself through `previous_month()`, so Dagster runs a backfill's
 months in order and marks later months stale when an earlier one changes.
@@ -11,8 +11,8 @@ import warnings
 
 import dagster as dg
 
-from jn_credit_dagster import partitions
-from jn_credit_dagster.lib.catalog import MONTH, TO_DATE, WHOLE, window_months
+from jn_credit_dagster.defs import partitions
+from jn_credit_dagster.lib.indicators.catalog import MONTH, TO_DATE, WHOLE, window_months
 
 HEADROOM_MONTHS = 120  # a code server loaded today still maps every earlier month ten years from now
 

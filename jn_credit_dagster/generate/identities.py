@@ -11,7 +11,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from jn_credit_dagster.lib.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
+from jn_credit_dagster.lib.common.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
 
 from . import names as N
 from .months import first_day, last_day, month_index

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from jn_credit_dagster.lib import database, paths
+from jn_credit_dagster.lib.common import database, paths
 
 from . import bulletin, data, explanations, package, rectification
 
@@ -17,7 +17,7 @@ def out_dir(month: dt.date) -> Path:
     return paths.home() / "reports" / f"{month:%Y-%m}"
 
 
-def build_all(url: str, month: dt.date, out: Path, with_pdf: bool = True) -> dict:
+def write_all(url: str, month: dt.date, out: Path, with_pdf: bool = True) -> dict:
     """All three reports of the month into `out`, with the explanation files of its red and yellow
     indicators (out/explain/<ID>.csv); data.NotComputed when its indicators are missing."""
     with database.transaction(url) as cur:

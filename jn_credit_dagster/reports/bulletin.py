@@ -8,9 +8,9 @@ from pathlib import Path
 
 import jinja2
 
-from jn_credit_dagster.lib.city import MONITORED, UNITS, unit_name
-from jn_credit_dagster.lib.present import number as fmt, scrub
-from jn_credit_dagster.lib.status import BELOW_TARGET, STATUS_ZH
+from jn_credit_dagster.lib.common.city import MONITORED, UNITS, unit_name
+from jn_credit_dagster.lib.common.present import number as fmt, scrub
+from jn_credit_dagster.lib.common.status import BELOW_TARGET, STATUS_ZH
 
 from . import charts, pdf
 from .data import ReportData

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 
 from psycopg2 import sql
 
-from jn_credit_dagster.lib.city import UNITS, district_rows
-from jn_credit_dagster.lib import indicators
-from jn_credit_dagster.lib.catalog import Catalog, Indicator, load_catalog
-from jn_credit_dagster.lib.deliveries_due import DUE, Due, deadline, from_ledger
-from jn_credit_dagster.lib.present import mask_id, scrub
-from jn_credit_dagster.lib.specs import FeedSpec, load_specs
-from jn_credit_dagster.lib.status import BELOW_TARGET
+from jn_credit_dagster.lib.common.city import UNITS, district_rows
+from jn_credit_dagster.lib.indicators import compute as indicators
+from jn_credit_dagster.lib.indicators.catalog import Catalog, Indicator, load_catalog
+from jn_credit_dagster.lib.ingest.deliveries_due import DUE, Due, deadline, from_ledger
+from jn_credit_dagster.lib.common.present import mask_id, scrub
+from jn_credit_dagster.lib.ingest.specs import FeedSpec, load_specs
+from jn_credit_dagster.lib.common.status import BELOW_TARGET
 
 
 class NotComputed(RuntimeError):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jn_credit_dagster.lib import database, explain
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.indicators import explain
 
-from jn_credit_dagster.lib.status import BELOW_TARGET
+from jn_credit_dagster.lib.common.status import BELOW_TARGET
 
 from .data import ReportData
 

@@ -14,7 +14,7 @@ The column order of license.csv and penalty.csv is the national 双公示 data s
 in which FEEDS.md lists the columns of `license` and `penalty` (the feed specs keep that order).
 CSV is UTF-8 without BOM, RFC 4180 (CRLF line ends, minimal quoting); dates ISO, 处罚类别 joined by `;`.
 证件号码 is masked (FEEDS.md: personal identifiers are masked in every report and export), and every
-other value passes `scrub` (lib/privacy.py: 身份证号-shaped runs masked wherever they stand). Values that a
+other value passes `scrub` (lib/common/privacy.py: 身份证号-shaped runs masked wherever they stand). Values that a
 spreadsheet would execute (`=`, `+`, `-`, `@`, tab or CR first) are carried verbatim, unquoted and
 unprefixed: the package is for the national platform's importer, a machine, and a `'` prefix would
 alter the 双公示 data it checks; people read the rectification workbook, whose cells are never
@@ -36,14 +36,14 @@ from pathlib import Path
 
 from psycopg2 import sql
 
-from jn_credit_dagster.lib import indicators
-from jn_credit_dagster.lib.privacy import mask_personal as mask_id
-from jn_credit_dagster.lib.privacy import scrub
-from jn_credit_dagster.lib.city import UNITS
-from jn_credit_dagster.lib.specs import FeedSpec, load_specs
+from jn_credit_dagster.lib.indicators import compute as indicators
+from jn_credit_dagster.lib.common.privacy import mask_personal as mask_id
+from jn_credit_dagster.lib.common.privacy import scrub
+from jn_credit_dagster.lib.common.city import UNITS
+from jn_credit_dagster.lib.ingest.specs import FeedSpec, load_specs
 
-from jn_credit_dagster.lib.present import number as fmt
-from jn_credit_dagster.lib.status import STATUS_ZH
+from jn_credit_dagster.lib.common.present import number as fmt
+from jn_credit_dagster.lib.common.status import STATUS_ZH
 
 from .data import ReportData
 

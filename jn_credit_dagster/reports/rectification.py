@@ -5,7 +5,7 @@ which the bulletin links to) has its title, the deadline, and one table: 缺报 
 the 25th (with the indicators they hold back), 隔离行 (the month's quarantined rows with their reasons,
 personal IDs masked), and 未达标指标 (indicators below target that it owns, status red or yellow).
 
-The workbook is for people: every text cell is scrubbed (lib/privacy.py) and stored as a string, so a
+The workbook is for people: every text cell is scrubbed (lib/common/privacy.py) and stored as a string, so a
 delivered value such as `=HYPERLINK(…)` or `+1-2` is shown as typed and never evaluated as a formula.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from jn_credit_dagster.lib.privacy import scrub
+from jn_credit_dagster.lib.common.privacy import scrub
 
-from jn_credit_dagster.lib.present import number as fmt
-from jn_credit_dagster.lib.status import STATUS_ZH
+from jn_credit_dagster.lib.common.present import number as fmt
+from jn_credit_dagster.lib.common.status import STATUS_ZH
 
 from .data import ReportData
 

@@ -37,7 +37,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     END
 $$;
 
--- The builds of the state feeds' fact tables wh.<feed> (lib/facts.py): one row per feed and month, so
+-- The builds of the state feeds' fact tables wh.<feed> (lib/warehouse/facts.py): one row per feed and month, so
 -- "built, no rows" differs from "never built".
 CREATE TABLE IF NOT EXISTS wh.fact_builds (
     feed        text NOT NULL,

@@ -1,4 +1,4 @@
--- The indicators of a month (INDICATORS.md; the asset indicators/results, lib/indicators.py).
+-- The indicators of a month (INDICATORS.md; the asset indicators/results, lib/indicators/compute.py).
 -- One month is rebuilt whole in one transaction: its rows are deleted and inserted again.
 CREATE SCHEMA IF NOT EXISTS wh;
 

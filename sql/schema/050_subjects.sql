@@ -1,5 +1,5 @@
 -- The subject master (issue 4): one row per 统一社会信用代码 per month, built by the asset wh/subjects
--- (jn_credit_dagster/lib/subjects.py). A month is rebuilt whole in one transaction.
+-- (jn_credit_dagster/lib/warehouse/subjects.py). A month is rebuilt whole in one transaction.
 CREATE SCHEMA IF NOT EXISTS wh;
 
 CREATE TABLE IF NOT EXISTS wh.subjects (

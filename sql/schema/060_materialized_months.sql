@@ -1,4 +1,4 @@
--- The months `jn-credit run` materialized completely, and from which inputs (lib/month_state.py): a
+-- The months `jn-credit run` materialized completely, and from which inputs (lib/warehouse/month_state.py): a
 -- range run skips a month whose fingerprint (its inbox listing up to that month + the code version)
 -- is unchanged. Written only after the month's run succeeded; dropped when the month runs again.
 CREATE TABLE IF NOT EXISTS ingest.materialized_months (

@@ -13,10 +13,10 @@ import datetime as dt
 
 import dagster as dg
 
-from jn_credit_dagster import partitions
+from jn_credit_dagster.defs import partitions
 from jn_credit_dagster.defs.jobs import FINAL_JOB, REFRESH_JOB
-from jn_credit_dagster.lib import city
-from jn_credit_dagster.lib.deliveries_due import DUE_DAY
+from jn_credit_dagster.lib.common import city
+from jn_credit_dagster.lib.ingest.deliveries_due import DUE_DAY
 
 SHANGHAI = city.TIMEZONE
 TIMEZONE = city.TIMEZONE_NAME
@@ -25,7 +25,7 @@ FINAL_CRON = f"0 6 {DUE_DAY + 1} * *"  # 06:00 on the 26th, after that night's r
 
 
 def default_status() -> dg.DefaultScheduleStatus:
-    """Off unless automation is on (lib/city.py): a laptop's daemon should not refresh on its own."""
+    """Off unless automation is on (lib/common/city.py): a laptop's daemon should not refresh on its own."""
     return dg.DefaultScheduleStatus.RUNNING if city.automation_on() else dg.DefaultScheduleStatus.STOPPED
 
 

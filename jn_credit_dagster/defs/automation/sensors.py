@@ -8,7 +8,7 @@
   known too. The run key is derived from the files' hashes, so Dagster itself never launches the
   same request twice.
 - `deadline_sensor` on the 25th (Asia/Shanghai) of month M looks for the deliveries due for M
-  (INDICATORS.md, lib/deliveries_due.py) and flags every unit with one missing: an AssetObservation
+  (INDICATORS.md, lib/ingest/deliveries_due.py) and flags every unit with one missing: an AssetObservation
   of `ingest/inbox` for partition M (visible in the UI on the asset's events) and an alert. Once per
   month (the cursor holds the last month flagged).
 - `run_failure_alert` sends one alert per failed run of this code location (a run Dagster will retry
@@ -27,16 +27,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from jn_credit_dagster import partitions
+from jn_credit_dagster.defs import partitions
 from jn_credit_dagster.defs.jobs import REFRESH_JOB, refresh_selection
-from jn_credit_dagster.ingest import INBOX_KEY, feed_key
-from jn_credit_dagster.lib import city, deliveries_due
-from jn_credit_dagster.lib.city import UNITS
-from jn_credit_dagster.lib.inbox import scan
-from jn_credit_dagster.lib.present import markdown_table, scrub
-from jn_credit_dagster.lib.readers import fingerprint
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.resources import Alerts, Inbox, Warehouse
+from jn_credit_dagster.defs.ingest.steps import INBOX_KEY, feed_key
+from jn_credit_dagster.lib.common import city
+from jn_credit_dagster.lib.ingest import deliveries_due
+from jn_credit_dagster.lib.common.city import UNITS
+from jn_credit_dagster.lib.ingest.inbox import scan
+from jn_credit_dagster.lib.common.present import markdown_table, scrub
+from jn_credit_dagster.lib.ingest.readers import fingerprint
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.defs.resources import Alerts, Inbox, Warehouse
 
 from .schedules import SHANGHAI, run_tags
 

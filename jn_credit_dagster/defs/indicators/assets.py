@@ -3,18 +3,18 @@ of the catalog (assets/indicators.yaml) into wh.indicator_results and wh.indicat
 
 import dagster as dg
 
-from jn_credit_dagster import partitions
+from jn_credit_dagster.defs import partitions
 from jn_credit_dagster.defs.indicators.checks import RESULTS_KEY, check_results, check_spec
 from jn_credit_dagster.defs.lineage import window_mapping
 from jn_credit_dagster.defs.warehouse.assets import CALENDAR_KEY, DISTRICTS_KEY, UNITS_KEY
 from jn_credit_dagster.defs.warehouse.facts import fact_key
 from jn_credit_dagster.defs.warehouse.subjects import SUBJECTS_KEY
-from jn_credit_dagster.ingest import feed_key
-from jn_credit_dagster.lib import indicators
-from jn_credit_dagster.lib.catalog import SUBJECTS_TABLE, Catalog, load_catalog, widest
-from jn_credit_dagster.lib.present import markdown_table, number
-from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
-from jn_credit_dagster.lib.failures import asset_failures
+from jn_credit_dagster.defs.ingest.steps import feed_key
+from jn_credit_dagster.lib.indicators import compute as indicators
+from jn_credit_dagster.lib.indicators.catalog import SUBJECTS_TABLE, Catalog, load_catalog, widest
+from jn_credit_dagster.lib.common.present import markdown_table, number
+from jn_credit_dagster.defs.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.defs.failures import asset_failures
 
 GROUP = "indicators"
 

@@ -10,8 +10,8 @@ import json
 
 import dagster as dg
 
-from jn_credit_dagster import partitions
-from jn_credit_dagster.lib.catalog import Catalog, Indicator
+from jn_credit_dagster.defs import partitions
+from jn_credit_dagster.lib.indicators.catalog import Catalog, Indicator
 
 RESULTS_KEY = dg.AssetKey(["indicators", "results"])
 

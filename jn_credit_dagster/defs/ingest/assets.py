@@ -2,21 +2,20 @@
 
 import dagster as dg
 
-from jn_credit_dagster import partitions
+from jn_credit_dagster.defs import partitions
 from jn_credit_dagster.defs.lineage import previous_month
-from jn_credit_dagster.ingest import (INBOX_KEY, check_result, feed_key, feed_metadata, inbox_check_result,
-                                      ingest_feed_month, record_inbox_month)
-from jn_credit_dagster.lib.failures import asset_failures
-from jn_credit_dagster.lib.present import markdown_table
-from jn_credit_dagster.lib.city import UNITS
-from jn_credit_dagster.lib.specs import FeedSpec, load_specs
-from jn_credit_dagster.lib.tables import SQL_TYPES
-from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Inbox, Warehouse
+from jn_credit_dagster.defs.ingest.steps import INBOX_KEY, check_result, feed_key, feed_metadata, inbox_check_result, ingest_feed_month, record_inbox_month
+from jn_credit_dagster.defs.failures import asset_failures
+from jn_credit_dagster.lib.common.present import markdown_table
+from jn_credit_dagster.lib.common.city import UNITS
+from jn_credit_dagster.lib.ingest.specs import FeedSpec, load_specs
+from jn_credit_dagster.lib.ingest.tables import SQL_TYPES
+from jn_credit_dagster.defs.resources import DB_RETRY, WAREHOUSE_POOL, Inbox, Warehouse
 
 
 def reads_earlier_months(spec: FeedSpec) -> bool:
     """An event feed with a key judges a row a duplicate against rows accepted from earlier months'
-    folders (lib/loader.py): its month M reads its own earlier months."""
+    folders (lib/ingest/loader.py): its month M reads its own earlier months."""
     return spec.kind == "event" and bool(spec.key)
 
 

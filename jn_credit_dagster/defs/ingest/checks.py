@@ -1,5 +1,5 @@
 """The weekly deep check: GX re-validates every stored month of the last year and fails loudly
-where its counts differ from what the ingest recorded (lib/deep_check.py). The everyday checks
+where its counts differ from what the ingest recorded (lib/ingest/deep_check.py). The everyday checks
 come from the ingest's own pass (raw/<feed>:expectations, defs/ingest/assets.py)."""
 
 import datetime as dt
@@ -7,10 +7,11 @@ import datetime as dt
 import dagster as dg
 
 from jn_credit_dagster.defs.automation.schedules import default_status
-from jn_credit_dagster.lib import city, deep_check
-from jn_credit_dagster.lib.specs import load_specs
-from jn_credit_dagster.lib.suites import load_suite
-from jn_credit_dagster.resources import Warehouse
+from jn_credit_dagster.lib.common import city
+from jn_credit_dagster.lib.ingest import deep_check
+from jn_credit_dagster.lib.ingest.specs import load_specs
+from jn_credit_dagster.lib.ingest.suites import load_suite
+from jn_credit_dagster.defs.resources import Warehouse
 
 DEEP_CHECK_JOB = "weekly_deep_check"
 

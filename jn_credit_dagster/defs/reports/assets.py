@@ -5,14 +5,15 @@ code in jn_credit_dagster/reports/)."""
 
 import dagster as dg
 
-from jn_credit_dagster import partitions, reports
+from jn_credit_dagster.defs import partitions
+from jn_credit_dagster import reports
 from jn_credit_dagster.defs.indicators.assets import RESULTS_KEY
 from jn_credit_dagster.defs.lineage import every_earlier_month, last_months
-from jn_credit_dagster.ingest import INBOX_KEY, feed_key
-from jn_credit_dagster.lib.failures import asset_failures
-from jn_credit_dagster.lib.specs import load_specs
+from jn_credit_dagster.defs.ingest.steps import INBOX_KEY, feed_key
+from jn_credit_dagster.defs.failures import asset_failures
+from jn_credit_dagster.lib.ingest.specs import load_specs
 from jn_credit_dagster.reports import bulletin, data, explanations, package, rectification
-from jn_credit_dagster.resources import DB_RETRY, Warehouse
+from jn_credit_dagster.defs.resources import DB_RETRY, Warehouse
 
 GROUP = "reports"
 PACKAGE_KEY = dg.AssetKey(["reports", "national_package"])

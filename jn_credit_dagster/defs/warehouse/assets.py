@@ -12,12 +12,12 @@ import dagster as dg
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from jn_credit_dagster import partitions
-from jn_credit_dagster.lib import calendar
-from jn_credit_dagster.lib.present import markdown_table
-from jn_credit_dagster.lib.city import TIMEZONE, district_rows, unit_rows
-from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
-from jn_credit_dagster.lib.failures import asset_failures
+from jn_credit_dagster.defs import partitions
+from jn_credit_dagster.lib.warehouse import calendar
+from jn_credit_dagster.lib.common.present import markdown_table
+from jn_credit_dagster.lib.common.city import TIMEZONE, district_rows, unit_rows
+from jn_credit_dagster.defs.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.defs.failures import asset_failures
 
 CALENDAR_KEY = dg.AssetKey(["wh", "calendar"])
 UNITS_KEY = dg.AssetKey(["wh", "units"])

@@ -1,6 +1,6 @@
 """The state feeds' fact tables (issue 4): wh/<feed>, the latest state of the feed as of each month.
 
-One asset per state feed, made from its spec (lib/facts.py): a new state feed gets its fact table with
+One asset per state feed, made from its spec (lib/warehouse/facts.py): a new state feed gets its fact table with
 no Python. Each materialization deletes and inserts its month in one transaction.
 """
 
@@ -8,15 +8,15 @@ no Python. Each materialization deletes and inserts its month in one transaction
 import dagster as dg
 from psycopg2 import sql
 
-from jn_credit_dagster import partitions
+from jn_credit_dagster.defs import partitions
 from jn_credit_dagster.defs.lineage import every_earlier_month
 from jn_credit_dagster.defs.warehouse.assets import GROUP
-from jn_credit_dagster.ingest import feed_key
-from jn_credit_dagster.lib import facts
-from jn_credit_dagster.lib.present import markdown_table
-from jn_credit_dagster.lib.specs import FeedSpec
-from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
-from jn_credit_dagster.lib.failures import asset_failures
+from jn_credit_dagster.defs.ingest.steps import feed_key
+from jn_credit_dagster.lib.warehouse import facts
+from jn_credit_dagster.lib.common.present import markdown_table
+from jn_credit_dagster.lib.ingest.specs import FeedSpec
+from jn_credit_dagster.defs.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.defs.failures import asset_failures
 
 PREVIEW_ROWS = 10
 
@@ -47,7 +47,7 @@ def fact_asset(spec: FeedSpec) -> dg.AssetsDefinition:
     def _fact(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         with warehouse.transaction() as cur:
-            rows = facts.build_month(cur, spec, month)
+            rows = facts.build_latest_state(cur, spec, month)
             cur.execute(sql.SQL("SELECT unit, count(*) FROM {} WHERE as_of_month = %s GROUP BY unit ORDER BY unit").format(
                 facts.fact_table(spec)), (month,))
             by_unit = cur.fetchall()

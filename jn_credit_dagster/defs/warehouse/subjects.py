@@ -1,18 +1,18 @@
 """The subject master (issue 4): the asset wh/subjects, one row per 统一社会信用代码 per month, built by
-lib/subjects.py (the month deleted and inserted again in one transaction, by one INSERT … SELECT).
+lib/warehouse/subjects.py (the month deleted and inserted again in one transaction, by one INSERT … SELECT).
 """
 
 import dagster as dg
 
-from jn_credit_dagster import partitions
+from jn_credit_dagster.defs import partitions
 from jn_credit_dagster.defs.lineage import every_earlier_month
 from jn_credit_dagster.defs.warehouse.assets import GROUP, _schema
-from jn_credit_dagster.lib.city import district_rows
-from jn_credit_dagster.ingest import feed_key
-from jn_credit_dagster.lib.subjects import REGISTRY, build_month, subject_columns
-from jn_credit_dagster.lib.present import markdown_table
-from jn_credit_dagster.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
-from jn_credit_dagster.lib.failures import asset_failures
+from jn_credit_dagster.lib.common.city import district_rows
+from jn_credit_dagster.defs.ingest.steps import feed_key
+from jn_credit_dagster.lib.warehouse.subjects import REGISTRY, build_month, subject_columns
+from jn_credit_dagster.lib.common.present import markdown_table
+from jn_credit_dagster.defs.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
+from jn_credit_dagster.defs.failures import asset_failures
 
 SUBJECTS_KEY = dg.AssetKey(["wh", "subjects"])
 

@@ -1,0 +1,34 @@
+"""What metadata and reports show of rows: numbers, markdown tables, with personal ID numbers masked
+(lib/common/privacy.py) and passwords in URLs hidden."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from jn_credit_dagster.lib.common.privacy import mask_personal, scrub
+
+# The names reports and metadata have always used: lib/common/privacy.py holds the rule.
+mask_id = mask_personal
+__all__ = ["mask_id", "markdown_table", "number", "scrub"]
+
+
+def number(value, digits: int = 4) -> str:
+    """A number as tables and reports show it: — for none, `digits` significant digits under 1, else
+    rounded to `digits` places."""
+    if value is None:
+        return "—"
+    value = float(value)
+    return f"{value:.{digits}g}" if abs(value) < 1 else f"{round(value, digits):g}"
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence], personal: Iterable[int] = ()) -> str:
+    """A markdown table; columns at `personal` positions are masked whole, every cell is scrubbed."""
+    personal = set(personal)
+
+    def cell(i, v):
+        text = mask_id(str(v)) if i in personal and v not in (None, "") else scrub(v)
+        return text.replace("|", "\\|").replace("\n", " ")[:80]
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(i, v) for i, v in enumerate(row)) + " |" for row in rows]
+    return "\n".join(lines)

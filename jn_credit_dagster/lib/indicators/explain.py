@@ -1,0 +1,239 @@
+"""The rows behind one indicator value (`jn-credit explain`, DESIGN.md "Command-line contract").
+
+Each data indicator has, beside its computing SQL, an explanation file `sql/indicators/explain/<id>.sql`:
+one SELECT with the bound parameters of lib/indicators/compute.py (`month`, `month_end`, `window_start`) and the
+scope (`scope`, `scope_key`), returning one line per thing the indicator counts or leaves out, with the
+columns `in_numerator`, `in_denominator` (1/0), `weight` (what the line adds: 1 for a count, the amount
+for a sum; printed as 0 on a line left out), `reason` (why a line is in neither; empty otherwise),
+`feed`, `unit`, `month` (the delivery's month folder), `file_sha256`, `row_no`, `key`, then the columns
+that decided it. A file only needs to honour the scopes its indicator stores rows for
+(wh.indicator_results); the same windows and filters as the computing SQL beside it.
+
+Here the file is wrapped to add each line's `path` from the ingest ledger, and read through a
+server-side cursor, so a city month's million registry lines stream in bounded memory. Every text
+value leaves through lib/common/privacy.py: personal columns (`personal: true` in a feed spec) masked whole,
+身份证号-shaped runs masked anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from psycopg2 import sql
+
+from jn_credit_dagster.lib.common import paths, privacy
+from jn_credit_dagster.lib.indicators.catalog import Indicator, load_catalog
+from jn_credit_dagster.lib.indicators.compute import CITY, parameters
+from jn_credit_dagster.lib.ingest.specs import load_specs
+
+EXPLAIN_DIR = paths.SQL / "indicators" / "explain"
+LEADING = ("in_numerator", "in_denominator", "weight", "reason", "feed", "unit", "path", "row_no", "key")
+# what the wrapper uses to find the path and does not print
+_LOCATION = ("month", "file_sha256")
+FETCH = 5000  # lines per round trip of the server-side cursor
+
+
+class ExplainError(ValueError):
+    """Nothing to explain: an unknown or self-reported indicator, a bad scope, a value not computed."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    scope: str
+    key: str
+
+    @classmethod
+    def parse(cls, text: str | None) -> "Scope":
+        """`city`, `unit:CODE` or `district:CODE`."""
+        text = (text or "city").strip()
+        if text == "city":
+            return cls("city", CITY)
+        kind, _, key = text.partition(":")
+        if kind not in ("unit", "district") or not key.strip():
+            raise ExplainError(f"bad scope {text!r}: city, unit:CODE or district:CODE")
+        return cls(kind, key.strip())
+
+    def __str__(self) -> str:
+        return "city" if self.scope == "city" else f"{self.scope}:{self.key}"
+
+
+@dataclass
+class Stored:
+    """The indicator's row of wh.indicator_results the explanation must add up to."""
+
+    value: float | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+    status: str
+
+
+def explain_file(ind: Indicator, folder: Path = EXPLAIN_DIR) -> Path:
+    return Path(folder) / f"{ind.id}.sql"
+
+
+def explainable(folder: Path = EXPLAIN_DIR) -> list[str]:
+    """The data indicators of the catalog that have an explanation file."""
+    return [i.id for i in load_catalog().indicators.values()
+            if i.source == "data" and explain_file(i, folder).is_file()]
+
+
+def indicator(ind_id: str, folder: Path = EXPLAIN_DIR) -> Indicator:
+    catalog = load_catalog()
+    ind = catalog.indicators.get(ind_id.strip().upper())
+    if ind is None:
+        raise ExplainError(f"unknown indicator {ind_id!r}")
+    if ind.source != "data":
+        raise ExplainError(f"{ind.id} is a self-report: its value is the units' reports "
+                           f"(`jn-credit indicators` shows them), not rows of the feeds")
+    if not explain_file(ind, folder).is_file():
+        raise ExplainError(f"{ind.id} has no explanation file {explain_file(ind, folder)}")
+    return ind
+
+
+def stored(cur, ind: Indicator, month: dt.date, scope: Scope) -> Stored:
+    cur.execute("""SELECT value, numerator, denominator, status FROM wh.indicator_results
+                   WHERE month = %s AND indicator = %s AND scope = %s AND scope_key = %s""",
+                (month, ind.id, scope.scope, scope.key))
+    row = cur.fetchone()
+    if row is None:
+        cur.execute("SELECT DISTINCT scope FROM wh.indicator_results WHERE month = %s AND indicator = %s ORDER BY 1",
+                    (month, ind.id))
+        scopes = [r[0] for r in cur.fetchall()]
+        if not scopes:
+            raise ExplainError(f"{ind.id} is not computed for {month:%Y-%m}: run that month first")
+        raise ExplainError(f"{ind.id} has no value at {scope} for {month:%Y-%m} "
+                           f"(it is computed at: {', '.join(scopes)})")
+    return Stored(None if row[0] is None else float(row[0]), row[1], row[2], row[3])
+
+
+def _params(month: dt.date, scope: Scope) -> dict:
+    return {**parameters(month), "scope": scope.scope, "scope_key": scope.key}
+
+
+def _wrapped(ind: Indicator, folder: Path) -> sql.Composed:
+    """The explanation file with each line's path (the ledger entry of its delivery)."""
+    body = explain_file(ind, folder).read_text(encoding="utf-8").strip().rstrip(";")
+    return sql.SQL("SELECT e.*, l.path AS path FROM ({body}\n) e LEFT JOIN ingest.ledger l ON l.feed = e.feed "
+                   "AND l.unit = e.unit AND l.month = e.month AND l.sha256 = e.file_sha256").format(body=sql.SQL(body))
+
+
+def summary(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = EXPLAIN_DIR) -> dict:
+    """Lines and Σ weight in the numerator, in the denominator, and the lines left out by reason (one pass)."""
+    cur.execute(sql.SQL("SELECT in_numerator, in_denominator, reason, count(*), sum(weight) FROM ({}) x "
+                        "GROUP BY 1, 2, 3").format(_wrapped(ind, folder)), _params(month, scope))
+    found = {"numerator_lines": 0, "numerator_sum": Decimal(0), "denominator_lines": 0, "denominator_sum": Decimal(0)}
+    left_out: dict[str, int] = {}
+    for in_numerator, in_denominator, reason, n, total in cur.fetchall():
+        for part, counted in (("numerator", in_numerator), ("denominator", in_denominator)):
+            if counted:
+                found[f"{part}_lines"] += n
+                found[f"{part}_sum"] += total or 0
+        if not in_numerator and not in_denominator:
+            key = privacy.scrub(reason)
+            left_out[key] = left_out.get(key, 0) + n
+    found["left_out"] = dict(sorted(left_out.items(), key=lambda kv: (-kv[1], kv[0])))
+    return found
+
+
+def _personal_columns() -> set[str]:
+    return {c.name for spec in load_specs().values() for c in spec.columns if c.personal}
+
+
+def _shown(value, personal: bool):
+    """A cell as it may leave the warehouse."""
+    if value is None or isinstance(value, (int, float, Decimal)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        value = ";".join("" if v is None else str(v) for v in value)
+    text = str(value)
+    return privacy.mask_personal(text) if personal and text.strip() else privacy.scrub(text)
+
+
+def lines(connection, ind: Indicator, month: dt.date, scope: Scope, limit: int | None = None,
+          folder: Path = EXPLAIN_DIR) -> Iterator[tuple[list[str], tuple]]:
+    """(columns, line) for every line, counted lines first, through a server-side cursor on `connection`
+    (in its transaction): LEADING, then the deciding columns."""
+    statement = sql.SQL("SELECT * FROM ({}) x ORDER BY in_numerator DESC, in_denominator DESC, feed, unit, "
+                        "month, file_sha256, row_no{}").format(
+        _wrapped(ind, folder), sql.SQL("") if limit is None else sql.SQL(" LIMIT {}").format(sql.Literal(int(limit))))
+    personal = _personal_columns()
+    with connection.cursor(name=f"explain_{ind.id.lower()}") as cur:
+        cur.itersize = FETCH
+        cur.execute(statement, _params(month, scope))
+        first = True
+        for row in cur:
+            if first:
+                names = [d.name for d in cur.description]
+                deciding = [n for n in names if n not in LEADING and n not in _LOCATION]
+                order = [names.index(n) for n in (*LEADING, *deciding)]
+                columns = [*LEADING, *deciding]
+                masked = [c in personal for c in columns]
+                first = False
+            line = [_shown(row[i], m) for i, m in zip(order, masked)]
+            if not line[0] and not line[1]:
+                line[2] = 0  # a line left out adds nothing; what it would have added is in its own columns
+            yield columns, tuple(line)
+
+
+def _number(value):
+    """Decimal → int when whole, else float (JSON, tables)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def overview(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = EXPLAIN_DIR) -> dict:
+    """The stored value and the explanation's sums, and whether they agree."""
+    kept = stored(cur, ind, month, scope)
+    sums = summary(cur, ind, month, scope, folder)
+
+    def agrees(stored_value, lines, total):
+        if stored_value is None:
+            return lines == 0
+        return abs(Decimal(str(stored_value)) - total) <= Decimal("1e-9") * max(1, abs(total))
+
+    return {"indicator": ind.id, "name": ind.name, "month": f"{month:%Y-%m}", "scope": str(scope),
+            "value": kept.value, "numerator": _number(kept.numerator), "denominator": _number(kept.denominator),
+            "status": kept.status,
+            "numerator_lines": sums["numerator_lines"], "numerator_sum": _number(sums["numerator_sum"]),
+            "denominator_lines": sums["denominator_lines"], "denominator_sum": _number(sums["denominator_sum"]),
+            "left_out": sums["left_out"],
+            "adds_up": agrees(kept.numerator, sums["numerator_lines"], sums["numerator_sum"])
+            and agrees(kept.denominator, sums["denominator_lines"], sums["denominator_sum"])}
+
+
+def write_csv(connection, ind: Indicator, month: dt.date, scope: Scope, out, folder: Path = EXPLAIN_DIR) -> int:
+    """Every line as CSV (DESIGN.md's columns first), streamed; returns the number of lines."""
+    writer = csv.writer(out)
+    n = 0
+    for columns, line in lines(connection, ind, month, scope, folder=folder):
+        if n == 0:
+            writer.writerow(columns)
+        writer.writerow("" if v is None else v for v in line)
+        n += 1
+    if n == 0:
+        writer.writerow(LEADING)
+    return n
+
+
+def write_json(connection, head: dict, ind: Indicator, month: dt.date, scope: Scope, out,
+               folder: Path = EXPLAIN_DIR) -> int:
+    """`head` and every line as one JSON object ({…, "lines": [{column: value}, …]}), streamed."""
+    def dumps(value):
+        return json.dumps(value, ensure_ascii=False, default=_number)
+
+    out.write(dumps(head)[:-1] + ', "lines": [')
+    n = 0
+    for columns, line in lines(connection, ind, month, scope, folder=folder):
+        out.write(("," if n else "") + "\n" + dumps(dict(zip(columns, (_number(v) for v in line)))))
+        n += 1
+    out.write("]}\n")
+    return n
