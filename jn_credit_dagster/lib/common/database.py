@@ -108,16 +108,20 @@ def ensure_schema(url: str) -> None:
     """
     with _transaction(url) as cur:
         rendered = [s if isinstance(s, str) else s.as_string(cur) for s in schema_statements()]
-        fingerprint = hashlib.sha256("\n;\n".join(rendered).encode()).hexdigest()
+        # created last, after any migration of the tables it reads (a view follows a renamed table)
+        view = tables.every_quarantine_view(load_specs().values()).as_string(cur)
+        fingerprint = hashlib.sha256("\n;\n".join([*rendered, view]).encode()).hexdigest()
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('jn_credit:schema'))")
         cur.execute("CREATE SCHEMA IF NOT EXISTS jn; "
                     "CREATE TABLE IF NOT EXISTS jn.schema_state (fingerprint text NOT NULL)")
         cur.execute("SELECT fingerprint FROM jn.schema_state")
         row = cur.fetchone()
         if row is None or row[0] != fingerprint:
+            cur.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(tables.EVERY_QUARANTINE))
             for statement in rendered:
                 cur.execute(statement)
             for spec in load_specs().values():
                 tables.migrate_unpartitioned(cur, spec)
+            cur.execute(view)
             cur.execute("DELETE FROM jn.schema_state")
             cur.execute("INSERT INTO jn.schema_state VALUES (%s)", (fingerprint,))

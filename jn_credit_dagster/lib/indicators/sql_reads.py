@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from jn_credit_dagster.lib.ingest.specs import load_specs
+
 # Months read of a partitioned table (see lib/indicators/catalog.py WINDOWS): M's own rows, or every month up to M.
 MONTH, TO_DATE, WHOLE = "month", "to_date", "whole"
 
@@ -32,6 +34,8 @@ SNAPSHOT_FUNCTIONS = ("wh.snapshot_delivery", "wh.snapshot_file")
 # The ingest ledger is written by the feed assets alongside raw.<feed>; the SQL that reads it reads
 # that feed's rows too, so it is no table of its own in the lineage. jn.* functions are pure.
 NOT_LINEAGE = {"ingest.ledger"}
+# Views over every feed's table of a schema, generated from the feed specs (lib/ingest/tables.py).
+EVERY_FEED_VIEWS = {"quarantine.every_feed": "quarantine"}
 
 _NAME = re.compile(r"\b(raw|quarantine|wh|ingest|jn)\.([a-z_][a-z0-9_]*)\b(\s*\()?", re.IGNORECASE)
 _SNAPSHOT = re.compile(r"\bwh\.snapshot_(?:delivery|file)\s*\(\s*'([a-z_]+)'", re.IGNORECASE)
@@ -80,6 +84,10 @@ def sql_reads(text: str) -> dict[str, str | None]:
                 raise ValueError(f"{name}(): a warehouse function lib/indicators/sql_reads.py does not know the reads of")
             continue
         if name in NOT_LINEAGE or name.startswith("jn."):
+            continue
+        if name in EVERY_FEED_VIEWS:
+            for feed in load_specs():
+                add(f"{EVERY_FEED_VIEWS[name]}.{feed}", _window(text[m.end():]))
             continue
         add(name, _window(text[m.end():]))
     for m in _SNAPSHOT.finditer(text):

@@ -63,6 +63,25 @@ def _table(schema: str, spec: FeedSpec) -> sql.Identifier:
     return sql.Identifier(schema, spec.id)
 
 
+# Every feed's quarantined rows in one relation, generated from the specs: no SQL lists the feeds.
+EVERY_QUARANTINE = sql.Identifier("quarantine", "every_feed")
+
+
+def every_quarantine_view(specs) -> sql.Composable:
+    """CREATE OR REPLACE VIEW quarantine.every_feed (feed, month, unit, file_sha256, row_no, key, reasons):
+    `key` is the row's key columns joined by '|' (the feed's key, else the USCC naming its subject)."""
+    def key(spec: FeedSpec) -> sql.Composable:
+        columns = list(spec.key) or [s.uscc for s in spec.subjects[:1]]
+        if not columns:
+            return sql.SQL("NULL::text")
+        return sql.SQL("concat_ws('|', {})").format(sql.SQL(", ").join(sql.SQL("q.{}").format(sql.Identifier(c))
+                                                                      for c in columns))
+    return sql.SQL("CREATE OR REPLACE VIEW {} AS ").format(EVERY_QUARANTINE) + sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {feed}::text AS feed, q.month, q.unit, q.file_sha256, q.row_no, {key} AS key, q.reasons "
+                "FROM {table} q").format(feed=sql.Literal(spec.id), key=key(spec), table=quarantine_table(spec))
+        for spec in specs)
+
+
 def raw_table(spec: FeedSpec) -> sql.Identifier:
     return _table("raw", spec)
 
