@@ -120,90 +120,104 @@ class MonthOutcome:
 def run_months(months: list[str], *, reports: str = "last", force: bool = False, tags: dict | None = None,
                verbose: bool = False, log=None) -> list[MonthOutcome]:
     """Materialize `months` in order, in this process, with the definitions loaded once; each month's
-    checks run with it. A month whose fingerprint (lib/warehouse/month_state.py) matches the stored one is
-    skipped (unless `force`); the first month that fails stops the range (its exception says why). Reports for the
-    last month, or for every month with reports="all"."""
+    checks run with it. A month whose fingerprint (lib/warehouse/month_state.py) matches the stored one
+    is skipped (unless `force`); the first month that fails stops the range (its exception says why).
+    Reports for the last month, or for every month with reports="all"."""
     import dagster as dg
 
-    from .definitions import defs
     from jn_credit_dagster.defs import runlog
     from jn_credit_dagster.lib.common import sqlite_hold
 
-    @functools.cache
-    def job_and_keys():
-        """Loaded once, when the first month has to run (a range that is all skipped never pays for it)."""
-        definitions = defs()
-        specs = definitions.resolve_all_asset_specs()
-        return (definitions.resolve_job_def("monthly_refresh"), [s.key for s in specs if s.group_name == "reports"],
-                [s.key for s in specs if s.group_name != "reports"])
-
-    instance = dg.DagsterInstance.get()
-    inbox = Path(os.environ["JN_CREDIT_INBOX"])
-    url = os.environ["DATABASE_URL"]
-    display = runlog.RangeProgress(months, say)
-    log = log or runlog.log_path("run")
-    outcomes = []
     held = sqlite_hold.WalHolder(os.environ["DAGSTER_HOME"])  # lib/common/sqlite_hold.py: why
+    run = _RangeRun(months, reports, force, tags or {}, verbose, log or runlog.log_path("run"),
+                    dg.DagsterInstance.get(), Path(os.environ["JN_CREDIT_INBOX"]), os.environ["DATABASE_URL"],
+                    runlog.RangeProgress(months, say), held)
     try:
-        for month in months:
-            outcomes.append(_run_one(month, months, reports, force, tags, verbose, log, job_and_keys, instance, inbox,
-                                     url, display, held))
+        return [run.month(m) for m in months]
     finally:
         held.close()
-    return outcomes
 
 
-def _run_one(month, months, reports, force, tags, verbose, log, job_and_keys, instance, inbox, url, display,
-             held) -> MonthOutcome:
-    """One month of `run_months`: skipped, its reports only, or run; raises when its run fails."""
-    from jn_credit_dagster.lib.warehouse import month_state
-    from jn_credit_dagster.defs import runlog
+@dataclass
+class _RangeRun:
+    """What every month of a range run shares: the options, the instance, the display, the held files."""
+    months: list[str]
+    reports: str
+    force: bool
+    tags: dict
+    verbose: bool
+    log: Path
+    instance: object
+    inbox: Path
+    url: str
+    display: object
+    held: object
+    references_built: bool = False  # the whole (unpartitioned) tables, rebuilt once per range
 
-    date = parse_month(month)
-    want_reports = reports == "all" or month == months[-1]
-    fp = month_state.fingerprint(inbox, date)
-    with database.transaction(url) as cur:
-        done = None if force else month_state.stored(cur, date)
-        if done is None or done.fingerprint != fp.value:
-            month_state.forget(cur, date)  # until this run succeeds, the month is not done
-    if done is not None and done.fingerprint == fp.value and (done.reports or not want_reports):
-        display.skipped(month, f"materialized by run {done.run_id[:8]} ({done.finished_at:%Y-%m-%d %H:%M}) "
-                               f"from the same {fp.files} files and code {fp.code_version[:8]}")
-        return MonthOutcome(month, "skipped")
-    job, report_keys, data_keys = job_and_keys()
-    if done is not None and done.fingerprint == fp.value:
-        ran, selection = "reports", report_keys  # the data is there; only the reports were never written
-    else:
-        ran, selection = ("all", None) if want_reports else ("data", data_keys)
-    for stale in fail_stale_runs(instance, month):
-        display.line(f"{display.prefix(month)}  run {stale} was left STARTED by a process that is gone: marked failed")
-    run_id = str(uuid.uuid4())
+    @functools.cached_property
+    def definitions(self):
+        """Loaded when the first month has to run (a range that is all skipped never pays for it)."""
+        from .definitions import defs
 
-    def hold_event_files():
-        held.hold("index.db")
-        held.hold(f"{run_id}.db")
+        return defs()
 
-    with runlog.capture(log, verbose), display.month(instance, run_id, month, "reports: " if ran == "reports" else "",
-                                                    tick=hold_event_files) as progress:
-        result = job.execute_in_process(
-            partition_key=month, instance=instance, run_id=run_id, raise_on_error=False, asset_selection=selection,
-            tags={"trigger": "cli", "month": month, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
-                  **(tags or {})})
-    held.release(f"{run_id}.db")
-    display.finished(progress.seconds)
-    if not result.success:
-        display.line(f"{display.prefix(month)}  FAILED after {progress.seconds:.1f} s (run {run_id})")
-        raise _failed(result, month)
-    with database.transaction(url) as cur:
-        if ran == "reports":
-            month_state.reports_written(cur, date, run_id)
+    def selection(self, with_reports: bool) -> list:
+        specs = self.definitions.resolve_all_asset_specs()
+        return [s.key for s in specs if (with_reports or s.group_name != "reports")
+                and not (self.references_built and s.partitions_def is None)]
+
+    def month(self, month: str) -> MonthOutcome:
+        """One month: skipped, its reports only, or run; raises when its run fails."""
+        from jn_credit_dagster.defs import runlog
+        from jn_credit_dagster.lib.warehouse import month_state
+
+        display, date = self.display, parse_month(month)
+        want_reports = self.reports == "all" or month == self.months[-1]
+        fp = month_state.fingerprint(self.inbox, date)
+        with database.transaction(self.url) as cur:
+            done = None if self.force else month_state.stored(cur, date)
+            if done is None or done.fingerprint != fp.value:
+                month_state.forget(cur, date)  # until this run succeeds, the month is not done
+        if done is not None and done.fingerprint == fp.value and (done.reports or not want_reports):
+            display.skipped(month, f"materialized by run {done.run_id[:8]} ({done.finished_at:%Y-%m-%d %H:%M}) "
+                                   f"from the same {fp.files} files and code {fp.code_version[:8]}")
+            return MonthOutcome(month, "skipped")
+        if done is not None and done.fingerprint == fp.value:  # the data is there; only the reports were never written
+            ran = "reports"
+            selection = [s.key for s in self.definitions.resolve_all_asset_specs() if s.group_name == "reports"]
         else:
-            month_state.remember(cur, date, fp, run_id, reports=want_reports)
-    outcome = MonthOutcome(month, ran, progress.seconds, result, _month_line(result))
-    display.line(f"{display.prefix(month)}  ok  {progress.done} steps in {progress.seconds:.1f} s  {outcome.note}  "
-                 f"({runlog.clock(display.elapsed())} elapsed"
-                 + (f", ~{runlog.clock(display.left(0.0))} left)" if month != months[-1] else ")"))
-    return outcome
+            ran, selection = ("all" if want_reports else "data"), self.selection(want_reports)
+        for stale in fail_stale_runs(self.instance, month):
+            display.line(f"{display.prefix(month)}  run {stale} was left STARTED by a process that is gone: marked failed")
+        run_id = str(uuid.uuid4())
+
+        def hold_event_files():
+            self.held.hold("index.db")
+            self.held.hold(f"{run_id}.db")
+
+        with runlog.capture(self.log, self.verbose), display.month(
+                self.instance, run_id, month, "reports: " if ran == "reports" else "", tick=hold_event_files) as progress:
+            result = self.definitions.resolve_job_def("monthly_refresh").execute_in_process(
+                partition_key=month, instance=self.instance, run_id=run_id, raise_on_error=False,
+                asset_selection=selection,
+                tags={"trigger": "cli", "month": month, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
+                      **self.tags})
+        self.held.release(f"{run_id}.db")
+        display.finished(progress.seconds)
+        if not result.success:
+            display.line(f"{display.prefix(month)}  FAILED after {progress.seconds:.1f} s (run {run_id})")
+            raise _failed(result, month)
+        self.references_built = self.references_built or ran != "reports"
+        with database.transaction(self.url) as cur:
+            if ran == "reports":
+                month_state.reports_written(cur, date, run_id)
+            else:
+                month_state.remember(cur, date, fp, run_id, reports=want_reports)
+        outcome = MonthOutcome(month, ran, progress.seconds, result, _month_line(result))
+        display.line(f"{display.prefix(month)}  ok  {progress.done} steps in {progress.seconds:.1f} s  {outcome.note}  "
+                     f"({runlog.clock(display.elapsed())} elapsed"
+                     + (f", ~{runlog.clock(display.left(0.0))} left)" if month != self.months[-1] else ")"))
+        return outcome
 
 
 class Interrupted(Exception):

@@ -40,10 +40,19 @@ def deliver_every_feed(deliver, month: str, day: str) -> int:
 
 
 def runs_of(dagster_home: Path, month: str) -> list:
+    return on_instance(dagster_home, lambda instance: instance.get_runs(filters=dg.RunsFilter(tags={"month": month})))
+
+
+def materializations_of(dagster_home: Path, *key: str) -> int:
+    return on_instance(dagster_home, lambda instance: len(
+        instance.fetch_materializations(dg.AssetKey(list(key)), limit=100).records))
+
+
+def on_instance(dagster_home: Path, read):
     os.environ["DAGSTER_HOME"], saved = str(dagster_home), os.environ.get("DAGSTER_HOME")
     try:
         with dg.DagsterInstance.get() as instance:
-            return instance.get_runs(filters=dg.RunsFilter(tags={"month": month}))
+            return read(instance)
     finally:
         if saved is None:
             del os.environ["DAGSTER_HOME"]
@@ -66,6 +75,9 @@ def test_a_range_stops_at_the_failed_month_and_resumes_there(db, deliver, inbox,
     assert "[1/2] 2020-07  ok" in first.stdout and "[2/2] 2020-08  FAILED" in first.stdout, first.stdout
     assert query("SELECT to_char(month, 'YYYY-MM') FROM ingest.materialized_months") == [("2020-07",)]
     assert len(runs_of(tmp_path / "dh", "2020-07")) == 1
+    # the whole reference tables are rebuilt once per range, by its first month's run
+    assert materializations_of(tmp_path / "dh", "wh", "calendar") == 1
+    assert materializations_of(tmp_path / "dh", "raw", "penalty") == 2
 
     query("ALTER TABLE wh.indicator_totals DROP CONSTRAINT test_refuses_august")
     second = jn_credit("run", "--inbox", str(inbox), "--months", "2020-07:2020-08", env=env)
