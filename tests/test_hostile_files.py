@@ -328,7 +328,8 @@ def test_a_file_still_arriving_is_left_for_the_next_run(hostile, good, ingest, i
 CHILD = """
 import datetime as dt, json, os, resource, sys
 from pathlib import Path
-from jn_credit_dagster.lib import database, loader
+from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.ingest import loader
 from jn_credit_dagster.lib.ingest.specs import load_specs
 from jn_credit_dagster.lib.ingest.suites import load_suite
 inbox, archive = Path(sys.argv[1]), Path(sys.argv[2])
