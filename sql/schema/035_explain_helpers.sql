@@ -115,4 +115,46 @@ LANGUAGE sql STABLE AS $$
           UNION ALL SELECT * FROM wh.explain_quarantined('credit_event', '0001-01-01', m, ARRAY['event_no'])) x
 $$;
 
+-- The lines of I13 / I14 (a share of 信易贷 loans in GDP): each correct xyd_loan row delivered in M or
+-- before (in the numerator when its 放款渠道 is one of `channels`, 是否信用贷款 是 where `credit_only`,
+-- and 放款日期 in the window), the city_stats rows GDP(M) is made of (× 10 000: 亿元 → 万元), and the
+-- quarantined xyd_loan rows.
+CREATE OR REPLACE FUNCTION wh.explain_xyd_loan_share(m date, window_start date, month_end date, channels text[],
+                                                     credit_only boolean)
+RETURNS TABLE (in_numerator integer, in_denominator integer, weight numeric, reason text, feed text, unit text,
+               month date, file_sha256 text, row_no integer, key text, amount numeric, channel text,
+               is_credit_loan text, lent_on text, uscc text, gdp_period text)
+LANGUAGE sql STABLE AS $$
+    WITH l AS (
+        SELECT *, channel = ANY(channels) AS channel_ok, (NOT credit_only OR is_credit_loan = '是') AS credit_ok,
+               lent_on BETWEEN window_start AND month_end AS in_window
+        FROM raw.xyd_loan WHERE month <= m
+    ), s AS (
+        SELECT *, left(period, 4)::int AS y FROM wh.city_stats
+        WHERE as_of_month = m AND indicator = '地区生产总值（亿元）' AND period ~ '^\d{4}(-Q[1-4])?$'
+    ), years AS (  -- as wh.gdp: the latest year <= year(M) with an annual figure or all four quarters
+        SELECT y, bool_or(period !~ '-Q') AS annual FROM s WHERE y <= extract(year FROM m)::int GROUP BY y
+        HAVING bool_or(period !~ '-Q') OR count(DISTINCT period) FILTER (WHERE period ~ '-Q') = 4
+        ORDER BY y DESC LIMIT 1
+    )
+    SELECT coalesce(channel_ok AND credit_ok AND in_window, false)::int AS in_numerator, 0 AS in_denominator, loan_amount AS weight,
+           CASE WHEN NOT coalesce(channel_ok, false) THEN '放款渠道 ' || coalesce(channel, '') || ' not counted'
+                WHEN NOT coalesce(credit_ok, false) THEN '是否信用贷款 ' || coalesce(is_credit_loan, '') || ', not 是'
+                WHEN NOT coalesce(in_window, false) THEN 'outside the window (放款日期)' ELSE '' END AS reason,
+           'xyd_loan'::text AS feed, unit, month, file_sha256, row_no, concat_ws('|', loan_no, institution) AS key,
+           loan_amount AS amount, channel, is_credit_loan, lent_on::text AS lent_on, uscc, NULL::text AS gdp_period
+    FROM l
+    UNION ALL
+    SELECT 0, (x.y IS NOT NULL AND (s.period !~ '-Q') = x.annual)::int,
+           s.value * 10000,
+           CASE WHEN x.y IS NULL THEN 'not the year of GDP(M)' WHEN (s.period !~ '-Q') <> x.annual THEN 'the annual figure is used'
+                ELSE '' END,
+           'city_stats', s.unit, s.month, s.file_sha256, s.row_no, concat_ws('|', s.indicator, s.period), s.value, NULL, NULL, NULL, NULL,
+           s.period
+    FROM s LEFT JOIN years x ON x.y = s.y
+    UNION ALL
+    SELECT 0, 0, 0, reason, feed, unit, month, file_sha256, row_no, key, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM wh.explain_quarantined('xyd_loan', '0001-01-01', m, ARRAY['loan_no', 'institution'])
+$$;
+
 RESET check_function_bodies;
