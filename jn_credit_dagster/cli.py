@@ -251,8 +251,16 @@ def _stop_on_sigterm() -> None:
 def _interrupted(result) -> bool:
     if _signals:
         return True
-    return any(e.is_step_failure and e.step_failure_data.error is not None
-               and "Interrupt" in (e.step_failure_data.error.cls_name or "") for e in result.all_events)
+    return any(e.is_step_failure and _caused_by_interrupt(e.step_failure_data.error) for e in result.all_events)
+
+
+def _caused_by_interrupt(error) -> bool:
+    """The step's error or one of its causes is an interrupt (defs/failures.py turns one into a Failure)."""
+    while error is not None:
+        if "Interrupt" in (error.cls_name or ""):
+            return True
+        error = error.cause
+    return False
 
 
 def _failed(result, month: str) -> Exception:

@@ -18,6 +18,7 @@ import inspect
 
 import dagster as dg
 import psycopg2
+import psycopg2.errors
 import sqlalchemy as sa
 
 from jn_credit_dagster.lib.common.privacy import scrub
@@ -58,10 +59,25 @@ def named_failure(what: str):
     """Re-raise anything but a transient database error as a non-retried dg.Failure naming `what`."""
     try:
         yield
-    except (dg.Failure, dg.RetryRequested, *TRANSIENT):
+    except (dg.Failure, dg.RetryRequested):
         raise
+    except (dg.DagsterExecutionInterruptedError, KeyboardInterrupt) as e:
+        # Ctrl-C, SIGTERM, a run terminated from the UI: Dagster would retry the step under its RetryPolicy,
+        # which is not what whoever stopped it asked for
+        raise dg.Failure(f"{what}: interrupted", allow_retries=False) from e
+    except TRANSIENT as e:
+        if not canceled(e):
+            raise
+        raise dg.Failure(f"{what}: {reason(e)}", allow_retries=False) from e
     except Exception as e:  # noqa: BLE001 - deterministic: the same inputs fail the same way again
         raise dg.Failure(f"{what}: {reason(e)}", allow_retries=False) from e
+
+
+def canceled(exc: BaseException) -> bool:
+    """A statement canceled on request — our own Ctrl-C or SIGTERM (psycopg2 cancels the query it waits
+    on), a DBA's pg_cancel_backend — or by a timeout. An OperationalError, yet no transient trouble:
+    running it again is what nobody asked for."""
+    return isinstance(getattr(exc, "orig", None) or exc, psycopg2.errors.QueryCanceled)
 
 
 def asset_failures(fn):

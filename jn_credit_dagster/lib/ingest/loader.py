@@ -239,8 +239,10 @@ class MonthLoader:
         except FileRejected as e:
             self._forget(d, outcome)
             outcome.status, outcome.reason_code, outcome.reason = "rejected", e.code, e.reason
-        except psycopg2.Error as e:
+        except (psycopg2.DataError, psycopg2.IntegrityError) as e:  # the server refuses this file's rows
             raise _RefusedByDatabase(d.rel, e) from e
+        except psycopg2.Error:  # a lost connection, a canceled statement (Ctrl-C, SIGTERM): not the file's doing
+            raise
         except Unreadable as e:
             self._forget(d, outcome)
             outcome.status, outcome.reason_code, outcome.reason = "rejected", getattr(e, "code", "unreadable"), _one_line(e)
