@@ -130,6 +130,14 @@ def _entries(folder: Path):
             continue
 
 
+def tree(folder: Path):
+    """(path, lstat) of every path under `folder`, depth first in name order; links never followed."""
+    for path, st in _entries(folder):
+        yield path, st
+        if stat.S_ISDIR(st.st_mode):
+            yield from tree(path)
+
+
 def _walk(folder: Path, inbox: Path, known_feeds: set[str], settle: float):
     """Every path under a real (not linked) folder, none of them followed."""
     for path, st in _entries(folder):

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import re
-import stat
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from jn_credit_dagster.lib.common import paths
+from jn_credit_dagster.lib.ingest.inbox import MONTH_FOLDER, kind_of, tree
 
-MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 CODE_SUFFIXES = {".py", ".sql", ".yaml", ".yml", ".json", ".j2", ".html", ".css"}
 CODE_FOLDERS = ("jn_credit_dagster", "sql", "assets", "expectations")
 
@@ -43,45 +40,21 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISREG, "file"), (stat.S_ISLNK, "link"), (stat.S_ISDIR, "folder"),
-                       (stat.S_ISFIFO, "pipe")):
-        if test(mode):
-            return name
-    return "other"
-
-
-def _walk(folder: str, rel: str):
-    """(relative path, lstat) of everything under `folder`, links never followed."""
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return
-    for entry in entries:
-        path_rel = f"{rel}/{entry.name}" if rel else entry.name
-        st = entry.stat(follow_symlinks=False)
-        yield path_rel, st
-        if stat.S_ISDIR(st.st_mode):
-            yield from _walk(entry.path, path_rel)
-
-
 def listing(inbox: Path, month: dt.date) -> list[tuple[str, str, int, int]]:
     """(path, kind, size, mtime_ns) of every path in unit folders that month M can read: month folders
-    up to M and anything outside month folders (files at the inbox root are not deliveries)."""
+    up to M and anything outside month folders (files at the inbox root are not deliveries; a link there is)."""
     last = f"{month:%Y-%m}"
     out = []
-    for unit in sorted(os.scandir(inbox), key=lambda e: e.name):
-        st = unit.stat(follow_symlinks=False)
-        if not stat.S_ISDIR(st.st_mode):
-            if stat.S_ISLNK(st.st_mode):
-                out.append((unit.name, "link", st.st_size, st.st_mtime_ns))
+    for path, st in tree(inbox):
+        parts = path.relative_to(inbox).parts
+        kind = kind_of(st.st_mode)
+        if len(parts) == 1:  # a unit's folder, or what lies at the root
+            if kind == "link":
+                out.append((parts[0], kind, st.st_size, st.st_mtime_ns))
             continue
-        for rel, st in _walk(unit.path, unit.name):
-            second = rel.split("/")[1]
-            if MONTH_FOLDER.match(second) and second > last:
-                continue
-            kind = _kind(st.st_mode)
-            out.append((rel, kind, st.st_size if kind == "file" else 0, st.st_mtime_ns if kind != "folder" else 0))
+        if MONTH_FOLDER.match(parts[1]) and parts[1] > last:
+            continue
+        out.append(("/".join(parts), kind, st.st_size if kind == "file" else 0, st.st_mtime_ns if kind != "folder" else 0))
     return out
 
 
