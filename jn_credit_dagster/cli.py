@@ -18,7 +18,7 @@ from pathlib import Path
 from jn_credit_dagster.lib.common import database, paths
 from jn_credit_dagster.defs.failures import run_failure_reason, unreachable
 from jn_credit_dagster.lib.ingest.inbox import parse_month
-from jn_credit_dagster.lib.common.present import number
+from jn_credit_dagster.lib.common.present import display_width, number, pad
 from jn_credit_dagster.lib.common.privacy import mask_url, scrub
 
 PID_TAG, HOST_TAG = "jn_credit/pid", "jn_credit/host"  # which process runs an in-process run
@@ -480,16 +480,6 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def _display_width(text: str) -> int:
-    import unicodedata
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    space = " " * max(0, width - _display_width(text))
-    return space + text if right else text + space
-
-
 def cmd_indicators(args) -> int:
     """Print the month's stored indicators (DESIGN.md): never computes; `jn-credit run` does."""
     import json
@@ -512,11 +502,11 @@ def cmd_indicators(args) -> int:
         mark = "（缺 SQL）" if "missing" in evidence[i["id"]] else "（SQL 出错）" if "error" in evidence[i["id"]] else ""
         rows.append([i["id"], i["name"], number(i["value"]), number(i["numerator"]), number(i["denominator"]),
                      number(i["score"]), number(i["max_score"]), STATUS_ZH.get(i["status"], i["status"]) + mark])
-    widths = [max(_display_width(str(r[c])) for r in [headers, *rows]) for c in range(len(headers))]
+    widths = [max(display_width(str(r[c])) for r in [headers, *rows]) for c in range(len(headers))]
     numeric = {2, 3, 4, 5, 6}
     say(f"济宁市 {doc['month']} 城市信用监测预警指标（{doc['city']}）")
     for r in [headers, *rows]:
-        say("  ".join(_pad(str(v), widths[c], right=c in numeric and r is not headers) for c, v in enumerate(r)))
+        say("  ".join(pad(str(v), widths[c], right=c in numeric and r is not headers) for c, v in enumerate(r)))
     deductions = "；".join(f"{d['id']} {d['name']} {d['points']:g}" for d in doc["deductions"]) or "无"
     say(f"附加扣分：{deductions}")
     say(f"总分：{number(doc['total_score'])}")
@@ -567,10 +557,10 @@ def _explain(args) -> int:
     if first:
         columns = first[0][0]
         rows = [["" if v is None else number(v) if isinstance(v, (int, float)) else str(v) for v in line] for _, line in first]
-        widths = [max(_display_width(str(r[c])) for r in [columns, *rows]) for c in range(len(columns))]
+        widths = [max(display_width(str(r[c])) for r in [columns, *rows]) for c in range(len(columns))]
         say(f"前 {len(rows)} 行（--format csv 输出全部）：")
         for r in [columns, *rows]:
-            say("  ".join(_pad(str(v), widths[c]) for c, v in enumerate(r)))
+            say("  ".join(pad(str(v), widths[c]) for c, v in enumerate(r)))
     return 0
 
 

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from jn_credit_dagster.lib.common.privacy import mask_personal, scrub
 
 # The names reports and metadata have always used: lib/common/privacy.py holds the rule.
 mask_id = mask_personal
-__all__ = ["mask_id", "markdown_table", "number", "scrub"]
+__all__ = ["display_width", "mask_id", "markdown_table", "number", "pad", "scrub"]
 
 
 def number(value, digits: int = 4) -> str:
@@ -19,6 +20,17 @@ def number(value, digits: int = 4) -> str:
         return "—"
     value = float(value)
     return f"{value:.{digits}g}" if abs(value) < 1 else f"{round(value, digits):g}"
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes on a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """`text` padded to `width` terminal columns, on the left when `right`."""
+    space = " " * max(0, width - display_width(text))
+    return space + text if right else text + space
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence], personal: Iterable[int] = ()) -> str:

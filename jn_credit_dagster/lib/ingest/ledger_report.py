@@ -6,13 +6,14 @@ person reads (units × feeds: loaded, late, rejected, missing)."""
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 
 from psycopg2 import sql
 
+from jn_credit_dagster.lib.common.city import UNITS
+from jn_credit_dagster.lib.common.present import display_width, pad
 from jn_credit_dagster.lib.ingest import tables
 from jn_credit_dagster.lib.ingest.deliveries_due import Due, deadline
-from jn_credit_dagster.lib.ingest.specs import UNITS, load_specs
+from jn_credit_dagster.lib.ingest.specs import load_specs
 
 
 def month_ledger(cur, month: dt.date) -> dict:
@@ -123,11 +124,3 @@ def matrix_lines(doc: dict, due: list[Due]) -> list[str]:
 def _month(doc: dict) -> dt.date:
     return dt.datetime.strptime(doc["month"], "%Y-%m").date()
 
-
-def display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def pad(text: str, width: int, right: bool = False) -> str:
-    space = " " * max(0, width - display_width(text))
-    return space + text if right else text + space
