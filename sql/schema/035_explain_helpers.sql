@@ -51,17 +51,12 @@ BEGIN
     USING m;
 END $$;
 
--- The district of each USCC of M's registry snapshot: its first row's 所属区县, whatever its type or status
--- (the subjects' district the indicators break down by). Read from the snapshot itself, so that the
--- explanation does not depend on how the computing side caches it.
-CREATE OR REPLACE FUNCTION wh.explain_subject_district(m date) RETURNS TABLE (uscc text, district text)
-LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT ON (s.uscc) s.uscc, s.district FROM wh.registry_snapshot(m) s ORDER BY s.uscc, s.row_no
-$$;
+-- The explanations read a subject's district from wh.subjects, as the indicators do.
+DROP FUNCTION IF EXISTS wh.explain_subject_district(date);
 
 -- E(M) line by line: each row of M's registry snapshot delivery, `counted` for the first row of each
 -- USCC with 主体类型 企业 and 登记状态 存续, else the reason it is not, with the USCC's district (its first
--- row's, as wh.explain_subject_district); the delivery's quarantined rows and the month's other registry
+-- row's, as wh.subjects); the delivery's quarantined rows and the month's other registry
 -- deliveries with theirs.
 CREATE OR REPLACE FUNCTION wh.explain_existing_enterprises(m date)
 RETURNS TABLE (unit text, month date, file_sha256 text, row_no integer, uscc text, district text,

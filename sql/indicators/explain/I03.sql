@@ -17,7 +17,7 @@ WITH delivered AS (
     SELECT x.*, coalesce(u.district, s.district) AS district
     FROM delivered x
     LEFT JOIN wh.units u ON u.unit = x.unit
-    LEFT JOIN wh.explain_subject_district(%(month)s) s ON s.uscc = x.uscc
+    LEFT JOIN wh.subjects s ON s.month = %(month)s AND s.in_registry AND s.uscc = x.uscc
 )
 SELECT (reasons IS NULL)::int AS in_numerator, 1 AS in_denominator, 1::numeric AS weight, ''::text AS reason,
        feed, unit, month, file_sha256, row_no, key,

@@ -21,7 +21,7 @@ WITH delivered AS (
     SELECT x.*, wh.wd(x.decided_on, x.delivery_date) AS wd, coalesce(u.district, s.district) AS district
     FROM delivered x
     LEFT JOIN wh.units u ON u.unit = x.unit
-    LEFT JOIN wh.explain_subject_district(%(month)s) s ON s.uscc = x.uscc
+    LEFT JOIN wh.subjects s ON s.month = %(month)s AND s.in_registry AND s.uscc = x.uscc
 )
 SELECT (reason IS NULL AND wd <= 7)::int AS in_numerator, (reason IS NULL)::int AS in_denominator,
        1::numeric AS weight, coalesce(reason, '') AS reason, feed, unit, month, file_sha256, row_no, key,

@@ -9,7 +9,7 @@ WITH b AS (
                 WHEN b.uscc IS NULL THEN 'no USCC'
                 WHEN b.listed_on IS NULL OR b.listed_on > %(month_end)s THEN 'listed after end(M)'
                 WHEN b.removed_on <= %(month_end)s THEN 'removed by end(M)' END AS excluded
-    FROM wh.blacklist b LEFT JOIN wh.explain_subject_district(%(month)s) s ON s.uscc = b.uscc
+    FROM wh.blacklist b LEFT JOIN wh.subjects s ON s.month = %(month)s AND s.in_registry AND s.uscc = b.uscc
     WHERE b.as_of_month = %(month)s
 ), scoped AS (
     SELECT * FROM b WHERE %(scope)s = 'city' OR (%(scope)s = 'unit' AND unit = %(scope_key)s)
