@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 
+from jn_credit_dagster.lib.indicators.catalog import MONTH, TO_DATE, WHOLE  # the catalog's words for windows
 from jn_credit_dagster.lib.ingest.specs import load_specs
 
-# Months read of a partitioned table (see lib/indicators/catalog.py WINDOWS): M's own rows, or every month up to M.
-MONTH, TO_DATE, WHOLE = "month", "to_date", "whole"
 
 # The warehouse functions the indicator SQL calls → the tables (and windows) their bodies read.
 # wh.snapshot_delivery / wh.snapshot_file take the feed as their first argument: see _snapshot_reads.
