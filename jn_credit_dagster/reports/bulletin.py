@@ -10,7 +10,7 @@ import jinja2
 
 from jn_credit_dagster.lib.common.city import MONITORED, UNITS, unit_name
 from jn_credit_dagster.lib.common.present import number as fmt, scrub
-from jn_credit_dagster.lib.common.status import BELOW_TARGET, STATUS_ZH
+from jn_credit_dagster.lib.common.status import BELOW_TARGET, GREEN, NA, STATUS_ZH
 
 from . import charts, pdf
 from .data import ReportData
@@ -95,7 +95,7 @@ def context(data: ReportData, workbook_name: str, chart_names: dict[str, str],
         "districts": districts, "pages": pages, "workbook": workbook_name, "charts": chart_names,
         "total": data.doc["total_score"], "previous_total": previous_total,
         "delta_total": _delta(data.doc["total_score"], previous_total), "deductions": data.doc["deductions"],
-        "counts": {s: sum(1 for r in rows if r["status"] == s) for s in ("red", "yellow", "green", "n/a")},
+        "counts": {s: sum(1 for r in rows if r["status"] == s) for s in (*BELOW_TARGET, GREEN, NA)},
         "fingerprint": data.source_fingerprint, "UNITS": UNITS,
     }
 

@@ -13,6 +13,7 @@ from jn_credit_dagster.defs.ingest.steps import feed_key
 from jn_credit_dagster.lib.indicators import compute as indicators
 from jn_credit_dagster.lib.indicators.catalog import SUBJECTS_TABLE, Catalog, load_catalog, widest
 from jn_credit_dagster.lib.common.present import markdown_table, number
+from jn_credit_dagster.lib.common.status import BELOW_TARGET
 from jn_credit_dagster.defs.resources import DB_RETRY, WAREHOUSE_POOL, Warehouse
 from jn_credit_dagster.defs.failures import asset_failures
 
@@ -33,7 +34,7 @@ def city_table(result: indicators.MonthIndicators) -> str:
 def explain_commands(result: indicators.MonthIndicators) -> str:
     """The command that lists the rows behind each red or yellow data indicator of the month."""
     lines = [f"- {i} {r.status}: `jn-credit explain {i} --month {result.month:%Y-%m} --format csv`"
-             for i, r in result.city.items() if r.source == "data" and r.status in ("red", "yellow")]
+             for i, r in result.city.items() if r.source == "data" and r.status in BELOW_TARGET]
     return "\n".join(lines) or "本月无红色、黄色数据指标。"
 
 
