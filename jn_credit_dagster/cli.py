@@ -204,7 +204,7 @@ class _RangeRun:
                       **self.tags})
         self.held.release(f"{run_id}.db")
         display.finished(progress.seconds)
-        if not result.success:
+        if not result.success or _stop_requested():  # a stopped month is not done, even if its steps all ran
             display.line(f"{display.prefix(month)}  FAILED after {progress.seconds:.1f} s (run {run_id})")
             raise _failed(result, month)
         self.references_built = self.references_built or ran != "reports"
@@ -246,10 +246,33 @@ def _stop_on_sigterm() -> None:
 
     signal.signal(signal.SIGINT, on_int)
     signal.signal(signal.SIGTERM, handler)
+    # Dagster puts handlers of its own in place during a step, and Python drops an exception raised in a
+    # garbage-collector callback: the wakeup pipe hears every stop signal whoever's handler then runs.
+    global _wakeup
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    _wakeup = read
+
+
+_wakeup: int | None = None
+
+
+def _stop_requested() -> bool:
+    """Whether a stop signal has arrived, heard by our handlers or only by the wakeup pipe."""
+    if _wakeup is not None:
+        try:
+            heard = os.read(_wakeup, 512)
+        except BlockingIOError:
+            heard = b""
+        stops = {signal.SIGINT.value: "SIGINT", signal.SIGTERM.value: "SIGTERM"}
+        _signals.extend(stops[n] for n in heard if n in stops and stops[n] not in _signals)
+    return bool(_signals)
 
 
 def _interrupted(result) -> bool:
-    if _signals:
+    if _stop_requested():
         return True
     return any(e.is_step_failure and _caused_by_interrupt(e.step_failure_data.error) for e in result.all_events)
 
@@ -272,7 +295,9 @@ def _failed(result, month: str) -> Exception:
         why = _signals[0] if _signals else "an interrupt"
         if run is not None and run.status != DagsterRunStatus.CANCELED:
             instance.report_run_canceled(run, f"jn-credit stopped by {why}")
-        return Interrupted(f"{month}: run {result.run_id} canceled ({why}); the open transaction was rolled back")
+        done = ("its steps had finished; the month will run again" if result.success
+                else "the open transaction was rolled back")
+        return Interrupted(f"{month}: run {result.run_id} canceled ({why}); {done}")
     problem = unreachable(os.environ["DATABASE_URL"])
     return RuntimeError(f"{month}: {problem or run_failure_reason(result.all_events)}")
 
