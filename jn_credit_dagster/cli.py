@@ -29,18 +29,34 @@ def say(text: str = "") -> None:
     print(scrub(text), flush=True)
 
 
+# any of these in dagster.yaml means its author chose the storage (deploy/dagster.yaml: PostgreSQL)
+STORAGE_KEYS = {"storage", "run_storage", "event_log_storage", "schedule_storage"}
+
+
 def _instance_yaml(dagster_home: Path) -> None:
     """The instance the CLI writes: Dagster's default local one, with usage telemetry off unless the
-    file says otherwise (a government data platform does not phone home by default)."""
+    file says otherwise (a government data platform does not phone home by default), and, unless the
+    file chooses a storage, its event log kept open (defs/event_log.py: the same files, faster)."""
+    import json
+
     import yaml
 
     path = dagster_home / "dagster.yaml"
+    runs = str(dagster_home.resolve() / "history" / "runs")  # where Dagster's default keeps them
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     config = yaml.safe_load(text) or {}
-    if isinstance(config, dict) and "telemetry" not in config:
+    if not isinstance(config, dict):
+        return
+    added = []
+    if "telemetry" not in config:
+        added.append("# written by jn-credit: no usage telemetry\ntelemetry:\n  enabled: false\n")
+    if not STORAGE_KEYS & config.keys():
+        added.append("# written by jn-credit: the local event log with its SQLite connections kept open "
+                     "(defs/event_log.py)\nevent_log_storage:\n  module: jn_credit_dagster.defs.event_log\n"
+                     f"  class: KeptOpenSqliteEventLogStorage\n  config:\n    base_dir: {json.dumps(runs)}\n")
+    if added:
         sep = "\n" if text and not text.endswith("\n") else ""
-        path.write_text(text + sep + "# written by jn-credit: no usage telemetry\ntelemetry:\n  enabled: false\n",
-                        encoding="utf-8")
+        path.write_text(text + sep + "".join(added), encoding="utf-8")
 
 
 def _environment(args) -> None:
@@ -126,21 +142,17 @@ def run_months(months: list[str], *, reports: str = "last", force: bool = False,
     import dagster as dg
 
     from jn_credit_dagster.defs import runlog
-    from jn_credit_dagster.lib.common import sqlite_hold
 
-    held = sqlite_hold.WalHolder(os.environ["DAGSTER_HOME"])  # lib/common/sqlite_hold.py: why
-    run = _RangeRun(months, reports, force, tags or {}, verbose, log or runlog.log_path("run"),
-                    dg.DagsterInstance.get(), Path(os.environ["JN_CREDIT_INBOX"]), os.environ["DATABASE_URL"],
-                    runlog.RangeProgress(months, say), held)
-    try:
+    with dg.DagsterInstance.get() as instance:
+        run = _RangeRun(months, reports, force, tags or {}, verbose, log or runlog.log_path("run"),
+                        instance, Path(os.environ["JN_CREDIT_INBOX"]), os.environ["DATABASE_URL"],
+                        runlog.RangeProgress(months, say))
         return [run.month(m) for m in months]
-    finally:
-        held.close()
 
 
 @dataclass
 class _RangeRun:
-    """What every month of a range run shares: the options, the instance, the display, the held files."""
+    """What every month of a range run shares: the options, the instance, the display."""
     months: list[str]
     reports: str
     force: bool
@@ -151,7 +163,6 @@ class _RangeRun:
     inbox: Path
     url: str
     display: object
-    held: object
     references_built: bool = False  # the whole (unpartitioned) tables, rebuilt once per range
 
     @functools.cached_property
@@ -190,19 +201,13 @@ class _RangeRun:
         for stale in fail_stale_runs(self.instance, month):
             display.line(f"{display.prefix(month)}  run {stale} was left STARTED by a process that is gone: marked failed")
         run_id = str(uuid.uuid4())
-
-        def hold_event_files():
-            self.held.hold("index.db")
-            self.held.hold(f"{run_id}.db")
-
         with runlog.capture(self.log, self.verbose), display.month(
-                self.instance, run_id, month, "reports: " if ran == "reports" else "", tick=hold_event_files) as progress:
+                self.instance, run_id, month, "reports: " if ran == "reports" else "") as progress:
             result = self.definitions.resolve_job_def("monthly_refresh").execute_in_process(
                 partition_key=month, instance=self.instance, run_id=run_id, raise_on_error=False,
                 asset_selection=selection,
                 tags={"trigger": "cli", "month": month, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
                       **self.tags})
-        self.held.release(f"{run_id}.db")
         display.finished(progress.seconds)
         if not result.success or _stop_requested():  # a stopped month is not done, even if its steps all ran
             display.line(f"{display.prefix(month)}  FAILED after {progress.seconds:.1f} s (run {run_id})")

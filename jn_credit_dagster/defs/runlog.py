@@ -147,9 +147,9 @@ class RangeProgress:
             return None
         return per_month * max(0.0, remaining - fraction)
 
-    def month(self, instance, run_id: str, month: str, what: str = "", tick=None) -> MonthProgress:
+    def month(self, instance, run_id: str, month: str, what: str = "") -> MonthProgress:
         self._month_started = time.monotonic()
-        return MonthProgress(self, instance, run_id, month, what, tick)
+        return MonthProgress(self, instance, run_id, month, what)
 
     def finished(self, seconds: float) -> None:
         self.decided += 1
@@ -162,9 +162,8 @@ class RangeProgress:
 class MonthProgress:
     """Follows one month's run in the instance's event log (polled once a second, no callbacks)."""
 
-    def __init__(self, display: RangeProgress, instance, run_id: str, month: str, what: str, tick=None):
+    def __init__(self, display: RangeProgress, instance, run_id: str, month: str, what: str):
         self.display, self._instance, self._run_id, self.month, self.what = display, instance, run_id, month, what
-        self._tick = tick  # called every TICK_SECONDS in the thread (cli: hold the run's SQLite files open)
         self._cursor, self._steps = None, None
         self.done, self.files, self.rows, self.failed, self.running = 0, 0, 0, [], ""
         self._step_rows: dict[str, str] = {}
@@ -187,8 +186,6 @@ class MonthProgress:
         last = time.monotonic()
         while not self._stop.wait(TICK_SECONDS):
             try:
-                if self._tick is not None:
-                    self._tick()
                 if time.monotonic() - last >= self.display.interval:
                     last = time.monotonic()
                     self._poll()
