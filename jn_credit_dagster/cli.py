@@ -134,7 +134,7 @@ class MonthOutcome:
 
 
 def run_months(months: list[str], *, reports: str = "last", force: bool = False, tags: dict | None = None,
-               verbose: bool = False, log=None) -> list[MonthOutcome]:
+               verbose: bool = False, log=None, before_month=None) -> list[MonthOutcome]:
     """Materialize `months` in order, in this process, with the definitions loaded once; each month's
     checks run with it. A month whose fingerprint (lib/warehouse/month_state.py) matches the stored one
     is skipped (unless `force`); the first month that fails stops the range (its exception says why).
@@ -147,7 +147,12 @@ def run_months(months: list[str], *, reports: str = "last", force: bool = False,
         run = _RangeRun(months, reports, force, tags or {}, verbose, log or runlog.log_path("run"),
                         instance, Path(os.environ["JN_CREDIT_INBOX"]), os.environ["DATABASE_URL"],
                         runlog.RangeProgress(months, say))
-        return [run.month(m) for m in months]
+        outcomes = []
+        for m in months:
+            if before_month is not None:
+                before_month(m)  # the demo: wait until the month's sample files are written
+            outcomes.append(run.month(m))
+        return outcomes
 
 
 @dataclass
@@ -472,7 +477,7 @@ def cmd_generate(args) -> int:
 def cmd_demo(args) -> int:
     import datetime as dt
 
-    from .generate import generate
+    from .generate.alongside import Alongside
 
     end = parse_month(args.month)
     start = dt.date(end.year - (end.month <= 11), (end.month - 12) % 12 + 1, 1)
@@ -489,20 +494,27 @@ def cmd_demo(args) -> int:
     # Sample data a re-run regenerates: its commits need not wait for the WAL flush (libpq reads
     # PGOPTIONS; a crash could lose the last commits, never corrupt). A real `run` keeps the server's setting.
     os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
-    say(f"generating a small sample city {start:%Y-%m}…{args.month} in {inbox}")
-    began = time.monotonic()
-    generate(inbox, f"{start:%Y-%m}", args.month, scale="small", seed=args.seed, overwrite=True)
-    generate_s = time.monotonic() - began
-    _stop_on_sigterm()  # after the generator's worker processes are gone: they must not inherit it
-    log = runlog.log_path("demo")
-    months = month_range(f"{start:%Y-%m}:{args.month}")
-    say(f"{months[0]}…{months[-1]}: {len(months)} months; event log {log}"
-        + ("" if args.verbose else " (--verbose streams it)"))
-    began = time.monotonic()
-    outcomes = run_months(months, reports="last", tags={"trigger": "demo"}, verbose=args.verbose, log=log)
-    months_s = time.monotonic() - began
+    from jn_credit_dagster.defs import event_log
+
+    event_log.commit_without_fsync()  # and the same for its Dagster run history
+    say(f"generating a small sample city {start:%Y-%m}…{args.month} in {inbox}, a month ahead of the runs")
+    sample = Alongside(inbox, f"{start:%Y-%m}", args.month, scale="small", seed=args.seed, overwrite=True)
+    try:
+        _stop_on_sigterm()  # after the generator's process is forked: it must not inherit it
+        log = runlog.log_path("demo")
+        months = month_range(f"{start:%Y-%m}:{args.month}")
+        say(f"{months[0]}…{months[-1]}: {len(months)} months; event log {log}"
+            + ("" if args.verbose else " (--verbose streams it)"))
+        began = time.monotonic()
+        outcomes = run_months(months, reports="last", tags={"trigger": "demo"}, verbose=args.verbose, log=log,
+                              before_month=sample.wait)
+        months_s = time.monotonic() - began
+        generate_s = sample.finish()
+    finally:
+        sample.close()
     say("\n".join(_summarise(outcomes, months_s)))
-    say(f"stages: database {database_s:.1f} s, generate {generate_s:.1f} s, months {months_s:.1f} s")
+    say(f"stages: database {database_s:.1f} s, months {months_s:.1f} s "
+        f"(the sample generated alongside, all {len(months)} months in {generate_s:.1f} s)")
     from .reports import out_dir
 
     say(f"\nreports:      {out_dir(end)}\ninbox:        {inbox}\nwarehouse:    {mask_url(os.environ['DATABASE_URL'])}"

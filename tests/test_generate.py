@@ -582,3 +582,34 @@ def test_inbox_must_be_new_unless_overwriting_a_sample(tmp_path):
         generate(sample, "2020-09", "2020-09")
     generate(sample, "2020-10", "2020-10", overwrite=True)
     assert sorted(p.name for p in (sample / "amr").iterdir()) == ["2020-10"]
+
+
+def test_alongside_writes_the_same_city_a_month_at_a_time(tmp_path, inbox):
+    from jn_credit_dagster.generate.alongside import Alongside
+
+    def digests(root, month="*"):
+        return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in root.glob(f"*/{month}/*") if p.is_file()}
+
+    path, _ = inbox
+    months = sorted({p.name for p in path.glob("*/*") if p.is_dir()})
+    out = tmp_path / "alongside"
+    sample = Alongside(out, FIRST, LAST, scale="small", seed=7, rates=RATES)
+    try:
+        for month in months:
+            sample.wait(month)  # once it returns, the month's folders are complete
+            assert digests(out, month) == digests(path, month)
+        assert sample.finish() > 0
+    finally:
+        sample.close()
+    assert digests(out) == digests(path) and (out / "manifest.json").read_bytes() == (path / "manifest.json").read_bytes()
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("not a sample")
+    failing = Alongside(tmp_path / "mine", FIRST, LAST, overwrite=True)
+    try:
+        with pytest.raises(RuntimeError, match="FileExistsError"):
+            failing.wait(months[0])
+    finally:
+        failing.close()
+    assert (tmp_path / "mine" / "notes.txt").exists()

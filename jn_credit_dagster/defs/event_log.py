@@ -18,12 +18,13 @@ one pooled connection per file serves.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
 KEEP_RUNS = 4
@@ -73,3 +74,17 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
             self._close_all()
         super().dispose()
 
+
+
+def commit_without_fsync() -> None:
+    """From now on, the SQLite files this process opens commit without waiting for fsync
+    (`synchronous=NORMAL`, SQLite's advice for WAL mode): a power cut may lose the last commits, never
+    corrupt a file. Only for the demo, whose run history is of sample data a re-run regenerates (as
+    its warehouse commits with synchronous_commit=off)."""
+    if not event.contains(Engine, "connect", _no_fsync):
+        event.listen(Engine, "connect", _no_fsync)
+
+
+def _no_fsync(dbapi_connection, _record) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")

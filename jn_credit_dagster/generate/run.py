@@ -27,8 +27,10 @@ SCALES = {"small": 0.01, "city": 1.0}
 
 def generate(inbox: Path, first_month: str, last_month: str, *, scale: str = "small", seed: int = 0,
              progress: Callable[[str], None] | None = None, rates: Rates | dict | None = None,
-             workers: int | None = None, overwrite: bool = False) -> dict:
+             workers: int | None = None, overwrite: bool = False,
+             month_done: Callable[[str], None] | None = None) -> dict:
     """Write every feed of FEEDS.md for every month of the range into `inbox`; returns the manifest.
+    `month_done(YYYY-MM)` is called, in month order, as soon as a month's folders are complete.
 
     Months are independent of each other (state feeds recompute their history from the seed), so
     `workers` processes may generate them side by side; the files and manifest are the same either
@@ -62,14 +64,18 @@ def generate(inbox: Path, first_month: str, last_month: str, *, scale: str = "sm
         _JOB = (ctx, inbox, say, time.monotonic())  # inherited by the forked workers
         try:
             with mp.get_context("fork").Pool(workers) as pool:
-                for part in pool.imap(_month_job, months):  # in month order: the manifest is the same
+                for ym, part in zip(months, pool.imap(_month_job, months)):  # in month order: the manifest is the same
                     manifest.merge(part)
+                    if month_done:
+                        month_done(month_str(ym))
         finally:
             _JOB = None
     else:
         started = time.monotonic()
         for ym in months:
             manifest.merge(_generate_month(ctx, inbox, ym, say, started))
+            if month_done:
+                month_done(month_str(ym))
     with open(inbox / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest.data, fh, ensure_ascii=False, indent=1)
         fh.write("\n")
