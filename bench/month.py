@@ -111,9 +111,11 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
 
 
 def by_stage(steps: dict[str, float]) -> dict[str, float]:
+    """Seconds per asset prefix (raw, wh, indicators…); a report step on its own, by its asset
+    (reports/explanations beside month_reports, the multi-asset of the other three)."""
     stages: dict[str, float] = defaultdict(float)
     for key, seconds in steps.items():
-        stages[key.split("__")[0]] += seconds
+        stages[key.replace("__", "/") if key.startswith("reports__") else key.split("__")[0]] += seconds
     return dict(sorted(stages.items(), key=lambda kv: -kv[1]))
 
 

@@ -580,7 +580,9 @@ def _explain(args) -> int:
     with database.transaction(_reachable(database.resolve_url(args.database_url))) as cur:
         if args.format == "csv":
             explain.stored(cur, ind, month, scope)  # a value that was never computed is an error, not an empty file
-            explain.write_csv(cur.connection, ind, month, scope, sys.stdout)
+            sys.stdout.flush()  # the CSV goes to the bytes underneath, after anything printed before
+            explain.write_csv(cur.connection, ind, month, scope, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
             return 0
         head = explain.overview(cur, ind, month, scope)
         if args.format == "json":

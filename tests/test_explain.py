@@ -202,10 +202,10 @@ def test_report_writes_the_explanations_the_bulletin_links(city, tmp_path):
     with database.transaction(url) as cur:
         d = data.load(cur, MONTH)
     out = tmp_path / "out"
-    written = explanations.build(url, d, out)
+    written = {i: f["path"] for i, f in explanations.build(url, MONTH, d.indicators, out).items()}
     warned = [i["id"] for i in d.indicators if i["source"] == "data" and i["status"] in ("red", "yellow")]
-    assert warned and sorted(written) == sorted(warned)
-    html = bulletin.build_html(d, out, "rectification_2020-08.xlsx", written)["html"]
+    assert warned and sorted(written) == sorted(warned) and explanations.planned(d.indicators, out) == written
+    html = bulletin.build_html(d, out, "rectification_2020-08.xlsx", explanations.planned(d.indicators, out))["html"]
     for ind_id, path in written.items():
         assert path == out / "explain" / f"{ind_id}.csv"
         assert f'href="explain/{ind_id}.csv"' in html
@@ -230,3 +230,58 @@ def test_the_indicator_asset_shows_the_command(city):
     for ind_id, status in statuses.items():
         shown = f"jn-credit explain {ind_id} --month 2020-08 --format csv" in text
         assert shown == (status in ("red", "yellow")), (ind_id, status)
+
+
+def _printed(value) -> str:
+    """A value of lines() as the CSV prints it: numbers in PostgreSQL's plain digits (never 1.2E-7)."""
+    if value is None:
+        return ""
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+@pytest.mark.parametrize("ind_id", explain.explainable())
+def test_the_csv_is_the_lines_masked_as_python_masks_them(city, ind_id):
+    """The server-rendered CSV (COPY, masked by sql/schema/036_privacy.sql) against lines() masked by
+    lib/common/privacy.py and written by Python's csv module, byte for byte, at every scope of _scopes."""
+    url, _ = city
+    ind = explain.indicator(ind_id)
+    for scope in _scopes(url, ind_id):
+        with database.transaction(url) as cur:
+            rendered = io.BytesIO()
+            n = explain.write_csv(cur.connection, ind, MONTH, scope, rendered)
+            found = list(explain.lines(cur.connection, ind, MONTH, scope))
+        expected = io.StringIO(newline="")
+        writer = csv.writer(expected)
+        header = rendered.getvalue().split(b"\r\n", 1)[0].decode()
+        writer.writerow(found[0][0] if found else header.split(","))
+        writer.writerows([_printed(v) for v in line] for _, line in found)
+        assert n == len(found)
+        assert rendered.getvalue() == expected.getvalue().encode("utf-8"), (ind_id, str(scope))
+
+
+def test_the_explanations_asset_writes_the_files_the_bulletin_links(city):
+    """reports/explanations of M: one file per red / yellow data indicator beside the bulletin, its lines
+    in the metadata, each file the bytes `jn-credit explain ID --format csv` prints."""
+    url, env = city
+    from jn_credit_dagster import reports
+    from jn_credit_dagster.defs.reports.assets import explanations_asset
+    from jn_credit_dagster.reports import data, explanations
+
+    result = dg.materialize([explanations_asset()], partition_key="2020-08",
+                            resources={"warehouse": Warehouse(database_url=url)}, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    meta = event.step_materialization_data.materialization.metadata
+    with database.transaction(url) as cur:
+        linked = explanations.planned(data.load(cur, MONTH).indicators, reports.out_dir(MONTH))
+    files = meta["files"].value
+    assert linked and sorted(files) == sorted(linked)
+    for ind_id, path in linked.items():
+        body = path.read_bytes()
+        assert files[ind_id]["path"] == str(path) and files[ind_id]["lines"] == body.count(b"\r\n") - 1
+        assert not path.with_suffix(".csv.part").exists()
+    assert meta["dagster/row_count"].value == sum(f["lines"] for f in files.values())
+    ind_id = max(files, key=lambda i: files[i]["lines"])
+    done = subprocess.run([sys.executable, "-m", "jn_credit_dagster.cli", "explain", ind_id, "--month", "2020-08",
+                           "--format", "csv"], capture_output=True, env={**os.environ, **env}, timeout=300)
+    assert done.returncode == 0 and done.stdout == linked[ind_id].read_bytes()

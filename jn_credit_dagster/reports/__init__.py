@@ -24,7 +24,8 @@ def write_all(url: str, month: dt.date, out: Path, with_pdf: bool = True) -> dic
         d = data.load(cur, month)
         national = package.build(cur, d, out)
     workbook = rectification.build(d, out)
-    explained = explanations.build(url, d, out)  # the bulletin links each red / yellow indicator to its lines
-    bulletin_result = bulletin.build(d, out, workbook["path"].name, with_pdf=with_pdf, explanations=explained)
+    explained = explanations.build(url, month, d.indicators, out)  # the bulletin links each red / yellow indicator to its lines
+    bulletin_result = bulletin.build(d, out, workbook["path"].name, with_pdf=with_pdf,
+                                     explanations=explanations.planned(d.indicators, out))
     return {"national_package": national, "rectification": workbook, "bulletin": bulletin_result,
-            "explanations": {"path": out / explanations.FOLDER, "files": explained}}
+            "explanations": {"path": out / explanations.FOLDER, "files": {i: f["path"] for i, f in explained.items()}}}

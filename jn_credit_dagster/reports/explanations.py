@@ -1,38 +1,57 @@
 """The explanation files of a month's bulletin: for each red or yellow data indicator, every line
-behind its city value (`jn-credit explain ID --month M --format csv`) as explain/<ID>.csv beside the
-bulletin, which links to them."""
+behind its city value (`jn-credit explain ID --month M --format csv`, the same bytes) as explain/<ID>.csv
+beside the bulletin, which links to them. The bulletin only needs `planned` (which files, where); the
+files are written by `build` — the `reports/explanations` asset, or `jn-credit report`."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from pathlib import Path
 
 from jn_credit_dagster.lib.common import database
+from jn_credit_dagster.lib.common.status import BELOW_TARGET
+from jn_credit_dagster.lib.indicators import compute as indicators
 from jn_credit_dagster.lib.indicators import explain
 
-from jn_credit_dagster.lib.common.status import BELOW_TARGET
-
-from .data import ReportData
+from .data import NotComputed
 
 FOLDER = "explain"
 
 
-def wanted(d: ReportData) -> list[str]:
-    """The red and yellow data indicators of M that have an explanation file."""
+def wanted(city_indicators: list[dict]) -> list[str]:
+    """The red and yellow data indicators (rows as lib.indicators.compute.read_month gives them, or
+    ReportData.indicators) that have an explanation file."""
     have = set(explain.explainable())
-    return [i["id"] for i in d.indicators if i["status"] in BELOW_TARGET and i["source"] == "data" and i["id"] in have]
+    return [i["id"] for i in city_indicators
+            if i["status"] in BELOW_TARGET and i["source"] == "data" and i["id"] in have]
 
 
-def build(url: str, d: ReportData, out: Path) -> dict[str, Path]:
-    """Write out/explain/<ID>.csv for each wanted indicator; returns id → path."""
+def planned(city_indicators: list[dict], out: Path) -> dict[str, Path]:
+    """id → out/explain/<ID>.csv for each wanted indicator: what the bulletin links."""
+    return {ind_id: Path(out) / FOLDER / f"{ind_id}.csv" for ind_id in wanted(city_indicators)}
+
+
+def wanted_in(cur, month: dt.date) -> list[dict]:
+    """The month's city indicator rows, read from the warehouse; NotComputed when it has none."""
+    doc = indicators.read_month(cur, month)
+    if doc is None:
+        raise NotComputed(f"{month:%Y-%m} has no indicators yet: run `jn-credit run --inbox DIR --month {month:%Y-%m}` first")
+    return doc["indicators"]
+
+
+def build(url: str, month: dt.date, city_indicators: list[dict], out: Path) -> dict[str, dict]:
+    """Write out/explain/<ID>.csv for each wanted indicator, in one transaction (one snapshot of the
+    warehouse); returns id → {path, lines, seconds}."""
     folder = Path(out) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     with database.transaction(url) as cur:
-        for ind_id in wanted(d):
-            path = folder / f"{ind_id}.csv"
+        for ind_id, path in planned(city_indicators, out).items():
+            started = time.perf_counter()
             part = path.with_suffix(".csv.part")  # a reader never sees half a file
-            with open(part, "w", encoding="utf-8", newline="") as f:
-                explain.write_csv(cur.connection, explain.indicator(ind_id), d.month, explain.Scope.parse("city"), f)
+            with open(part, "wb") as f:
+                n = explain.write_csv(cur.connection, explain.indicator(ind_id), month, explain.Scope.parse("city"), f)
             part.replace(path)
-            written[ind_id] = path
+            written[ind_id] = {"path": path, "lines": n, "seconds": time.perf_counter() - started}
     return written

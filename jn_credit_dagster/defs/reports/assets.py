@@ -1,7 +1,10 @@
 """The month's reports (issue 5): the national-platform package, the rectification workbook and the
 bulletin, three monthly-partitioned assets of one multi-asset downstream of the indicators (one load of
-the month's report data), written from the warehouse alone into JN_CREDIT_HOME/reports/<YYYY-MM>/ (plain
-code in jn_credit_dagster/reports/)."""
+the month's report data), and the bulletin's explanation files (explain/<ID>.csv, one per red or yellow
+data indicator: millions of lines at city scale), an asset of their own, all written from the warehouse
+alone into JN_CREDIT_HOME/reports/<YYYY-MM>/ (plain code in jn_credit_dagster/reports/)."""
+
+import time
 
 import dagster as dg
 
@@ -19,6 +22,7 @@ GROUP = "reports"
 PACKAGE_KEY = dg.AssetKey(["reports", "national_package"])
 RECTIFICATION_KEY = dg.AssetKey(["reports", "rectification"])
 BULLETIN_KEY = dg.AssetKey(["reports", "bulletin"])
+EXPLANATIONS_KEY = dg.AssetKey(["reports", "explanations"])
 
 
 def _load(warehouse: Warehouse, month):
@@ -67,7 +71,8 @@ def _rectification(context, warehouse: Warehouse, d: data.ReportData) -> dg.Mate
 
 def _bulletin(context, warehouse: Warehouse, d: data.ReportData) -> dg.MaterializeResult:
     out = reports.out_dir(d.month)
-    explained = explanations.build(warehouse.url(), d, out)  # the rows behind each red / yellow indicator
+    # links to the rows behind each red / yellow indicator: files the explanations asset writes beside it
+    explained = explanations.planned(d.indicators, out)
     result = bulletin.build(d, out, rectification.workbook_name(d.key), explanations=explained)
     html = result["files"][result["path"].name]
     return dg.MaterializeResult(asset_key=BULLETIN_KEY, metadata={
@@ -76,7 +81,7 @@ def _bulletin(context, warehouse: Warehouse, d: data.ReportData) -> dg.Materiali
                                         for name, f in result["files"].items()}),
         "indicators": dg.MetadataValue.int(len(d.indicators)),
         "units": dg.MetadataValue.int(len(d.units)),
-        "explanations": dg.MetadataValue.json({i: str(p) for i, p in explained.items()}),
+        "explanations": dg.MetadataValue.json({i: str(p) for i, p in explained.items()}),  # linked, not written here
         "total_score": dg.MetadataValue.float(float(d.doc["total_score"] or 0.0)),
         "source_fingerprint": d.source_fingerprint,
     })
@@ -124,6 +129,44 @@ def _write_selected(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     return [write(context, warehouse, d) for key, write in WRITERS.items() if key in context.selected_asset_keys]
 
 
+def explanations_asset() -> dg.AssetsDefinition:
+    """explain/<ID>.csv of M, on its own: the bulletin links them but does not wait for them (which
+    indicators it links is known from the indicators alone). Like the other reports it only reads the
+    warehouse (one snapshot, however many lines): no warehouse slot."""
+
+    @dg.asset(
+        key=EXPLANATIONS_KEY,
+        group_name=GROUP,
+        partitions_def=partitions.monthly(),
+        # the indicators' statuses of M pick the files; their lines are the feeds' rows of M and before
+        deps=[dg.AssetDep(RESULTS_KEY), *(d for d in report_deps() if d.asset_key != RESULTS_KEY)],
+        kinds={"csv"},
+        retry_policy=DB_RETRY,
+        description="通报的明细文件：每项红色、黄色数据指标一个 explain/<编号>.csv（与 `jn-credit explain 编号 --month M "
+                    "--format csv` 逐字节相同），列出构成其全市值的每一行（计入分子、分母或未计入及原因，来源文件和行号），"
+                    "证件号码脱敏；与通报同目录，通报中的预警指标链接到它们。",
+    )
+    @asset_failures
+    def explanation_files(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        month = partitions.month_of(context.partition_key)
+        started = time.perf_counter()
+        with warehouse.transaction() as cur:
+            try:
+                city = explanations.wanted_in(cur, month)
+            except data.NotComputed as exc:
+                raise dg.Failure(str(exc), allow_retries=False) from exc
+        written = explanations.build(warehouse.url(), month, city, reports.out_dir(month))
+        return dg.MaterializeResult(metadata={
+            "path": dg.MetadataValue.path(str(reports.out_dir(month) / explanations.FOLDER)),
+            "files": dg.MetadataValue.json({i: {"path": str(f["path"]), "lines": f["lines"],
+                                                "seconds": round(f["seconds"], 2)} for i, f in written.items()}),
+            "dagster/row_count": dg.MetadataValue.int(sum(f["lines"] for f in written.values())),
+            "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 2)),
+        })
+
+    return explanation_files
+
+
 @dg.definitions
 def report_assets() -> dg.Definitions:
-    return dg.Definitions(assets=report_assets_list())
+    return dg.Definitions(assets=[*report_assets_list(), explanations_asset()])

@@ -9,15 +9,16 @@ for a sum; printed as 0 on a line left out), `reason` (why a line is in neither;
 that decided it. A file only needs to honour the scopes its indicator stores rows for
 (wh.indicator_results); the same windows and filters as the computing SQL beside it.
 
-Here the file is wrapped to add each line's `path` from the ingest ledger, and read through a
-server-side cursor, so a city month's million registry lines stream in bounded memory. Every text
-value leaves through lib/common/privacy.py: personal columns (`personal: true` in a feed spec) masked whole,
-身份证号-shaped runs masked anywhere.
+Here the file is wrapped to add each line's `path` from the ingest ledger. Every text value leaves
+masked: personal columns (`personal: true` in a feed spec) whole, 身份证号-shaped runs anywhere. The CSV
+(`--format csv`, the bulletin's explain/<ID>.csv) is rendered by PostgreSQL itself — COPY … TO STDOUT,
+masked by sql/schema/036_privacy.sql's functions, which tests hold equal to lib/common/privacy.py — so a
+city month's million lines stream at the server's speed; the table and JSON formats read the lines
+through a server-side cursor and mask them with lib/common/privacy.py.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ LEADING = ("in_numerator", "in_denominator", "weight", "reason", "feed", "unit",
 # what the wrapper uses to find the path and does not print
 _LOCATION = ("month", "file_sha256")
 FETCH = 5000  # lines per round trip of the server-side cursor
+_ORDER = sql.SQL("x.in_numerator DESC, x.in_denominator DESC, x.feed, x.unit, x.month, x.file_sha256, x.row_no")
 
 
 class ExplainError(ValueError):
@@ -116,11 +118,18 @@ def _params(month: dt.date, scope: Scope) -> dict:
     return {**parameters(month), "scope": scope.scope, "scope_key": scope.key}
 
 
-def _wrapped(ind: Indicator, folder: Path) -> sql.Composed:
+# The ledger as the wrapper joins it; for the CSV each path is masked once per ledger entry, not once per line.
+_LEDGER = sql.SQL("ingest.ledger")
+_LEDGER_MASKED = sql.SQL("(SELECT feed, unit, month, sha256, nullif(jn.scrub(path), '') AS path FROM ingest.ledger "
+                         "OFFSET 0)")
+
+
+def _wrapped(ind: Indicator, folder: Path, ledger: sql.Composable = _LEDGER) -> sql.Composed:
     """The explanation file with each line's path (the ledger entry of its delivery)."""
     body = explain_file(ind, folder).read_text(encoding="utf-8").strip().rstrip(";")
-    return sql.SQL("SELECT e.*, l.path AS path FROM ({body}\n) e LEFT JOIN ingest.ledger l ON l.feed = e.feed "
-                   "AND l.unit = e.unit AND l.month = e.month AND l.sha256 = e.file_sha256").format(body=sql.SQL(body))
+    return sql.SQL("SELECT e.*, l.path AS path FROM ({body}\n) e LEFT JOIN {ledger} l ON l.feed = e.feed "
+                   "AND l.unit = e.unit AND l.month = e.month AND l.sha256 = e.file_sha256").format(
+        body=sql.SQL(body), ledger=ledger)
 
 
 def summary(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = EXPLAIN_DIR) -> dict:
@@ -161,9 +170,8 @@ def lines(connection, ind: Indicator, month: dt.date, scope: Scope, limit: int |
           folder: Path = EXPLAIN_DIR) -> Iterator[tuple[list[str], tuple]]:
     """(columns, line) for every line, counted lines first, through a server-side cursor on `connection`
     (in its transaction): LEADING, then the deciding columns."""
-    statement = sql.SQL("SELECT * FROM ({}) x ORDER BY in_numerator DESC, in_denominator DESC, feed, unit, "
-                        "month, file_sha256, row_no{}").format(
-        _wrapped(ind, folder), sql.SQL("") if limit is None else sql.SQL(" LIMIT {}").format(sql.Literal(int(limit))))
+    statement = sql.SQL("SELECT * FROM ({}) x ORDER BY {}{}").format(
+        _wrapped(ind, folder), _ORDER, sql.SQL("") if limit is None else sql.SQL(" LIMIT {}").format(sql.Literal(int(limit))))
     personal = _personal_columns()
     with connection.cursor(name=f"explain_{ind.id.lower()}") as cur:
         cur.itersize = FETCH
@@ -210,18 +218,82 @@ def overview(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = E
             and agrees(kept.denominator, sums["denominator_lines"], sums["denominator_sum"])}
 
 
+# How a cell of each PostgreSQL type category is printed, as lines() and csv.writer printed it: numbers
+# as PostgreSQL writes them (plain digits, never 1.2E-7), booleans True/False, dates ISO, arrays joined by
+# ';' and every other value as text, masked.
+_BOOLEAN, _NUMBER, _DATE, _ARRAY = "B", "N", "date", "A"
+
+
+def _cell(name: str, kind: str, personal: bool) -> sql.Composable:
+    column = sql.Identifier("x", name)
+    if kind == _NUMBER:
+        return sql.SQL("{}::text").format(column)
+    if kind == _BOOLEAN:
+        return sql.SQL("CASE WHEN {0} THEN 'True' WHEN NOT {0} THEN 'False' END").format(column)
+    if kind == _DATE:
+        return sql.SQL("to_char({}, 'YYYY-MM-DD')").format(column)
+    text = (sql.SQL("array_to_string({}, ';', '')") if kind == _ARRAY else sql.SQL("{}::text")).format(column)
+    if personal:
+        return sql.SQL("CASE WHEN btrim({0}, jn.privacy_spaces()) <> '' THEN jn.mask_personal({0}) "
+                       "ELSE jn.scrub({0}) END").format(text)
+    return sql.SQL("jn.scrub({})").format(text)
+
+
+def _kinds(cur, description) -> list[str]:
+    """The type category of each described column (pg_type.typcategory; a date is its own kind)."""
+    cur.execute("SELECT oid, CASE WHEN oid = 'date'::regtype THEN 'date' ELSE typcategory::text END "
+                "FROM pg_type WHERE oid = ANY(%s)", ([d.type_code for d in description],))
+    kinds = dict(cur.fetchall())
+    return [kinds[d.type_code] for d in description]
+
+
+def copy_statement(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = EXPLAIN_DIR) -> bytes:
+    """COPY (every line, printed and masked as lines() gives it, counted lines first) TO STDOUT as CSV
+    with a header: LEADING, then the deciding columns; `weight` 0 on a line left out."""
+    wrapped, params = _wrapped(ind, folder), _params(month, scope)
+    cur.execute(sql.SQL("SELECT * FROM ({}) x LIMIT 0").format(wrapped), params)  # planned, not run
+    kinds = dict(zip((d.name for d in cur.description), _kinds(cur, cur.description)))
+    columns = [*LEADING, *(n for n in kinds if n not in LEADING and n not in _LOCATION)]
+    personal = _personal_columns()
+    cells = [sql.SQL("x.path") if n == "path" else _cell(n, kinds[n], n in personal) for n in columns]
+    # a line left out adds nothing; what it would have added is in its own columns
+    cells[2] = sql.SQL("CASE WHEN coalesce(x.in_numerator, 0) = 0 AND coalesce(x.in_denominator, 0) = 0 "
+                       "THEN '0' ELSE {} END").format(cells[2])
+    # NULL and '' both print as an empty field (COPY would quote an empty string)
+    select = sql.SQL(", ").join(sql.SQL("nullif({}, '') AS {}").format(c, sql.Identifier(n)) for c, n in zip(cells, columns))
+    # Sorted first, printed after: the sort (on disk at city scale) then moves the typed lines, not their
+    # wider text; the outer ORDER BY is the same one, which the sorted subquery already satisfies.
+    statement = sql.SQL("COPY (SELECT {select} FROM (SELECT * FROM ({wrapped}) x ORDER BY {order}) x ORDER BY {order}) "
+                        "TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')").format(
+        select=select, wrapped=_wrapped(ind, folder, _LEDGER_MASKED), order=_ORDER)
+    return cur.mogrify(statement, params)
+
+
+class _CrlfRecords:
+    """COPY's CSV with CRLF record ends (RFC 4180, what csv.writer wrote): a newline outside quotes ends a
+    record; one inside a quoted value is the value's own and stays. psycopg2 writes one record per call."""
+
+    def __init__(self, out):
+        self.out, self.quoted = out, False
+
+    def write(self, data: bytes) -> None:
+        if not self.quoted and b'"' not in data:
+            self.out.write(data.replace(b"\n", b"\r\n"))
+            return
+        parts = data.split(b'"')
+        for i in range(0, len(parts)):
+            if (i % 2 == 0) != self.quoted:  # outside quotes
+                parts[i] = parts[i].replace(b"\n", b"\r\n")
+        self.quoted = self.quoted != (len(parts) % 2 == 0)
+        self.out.write(b'"'.join(parts))
+
+
 def write_csv(connection, ind: Indicator, month: dt.date, scope: Scope, out, folder: Path = EXPLAIN_DIR) -> int:
-    """Every line as CSV (DESIGN.md's columns first), streamed; returns the number of lines."""
-    writer = csv.writer(out)
-    n = 0
-    for columns, line in lines(connection, ind, month, scope, folder=folder):
-        if n == 0:
-            writer.writerow(columns)
-        writer.writerow("" if v is None else v for v in line)
-        n += 1
-    if n == 0:
-        writer.writerow(LEADING)
-    return n
+    """Every line as CSV (DESIGN.md's columns first) into the binary file `out` (UTF-8, CRLF), rendered
+    and streamed by the server in `connection`'s transaction; returns the number of lines."""
+    with connection.cursor() as cur:
+        cur.copy_expert(copy_statement(cur, ind, month, scope, folder), _CrlfRecords(out))
+        return cur.rowcount
 
 
 def write_json(connection, head: dict, ind: Indicator, month: dt.date, scope: Scope, out,
