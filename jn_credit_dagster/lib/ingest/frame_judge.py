@@ -891,6 +891,11 @@ class FrameJudge:
         that reads `\\.` on its own line (COPY's end-of-data marker)."""
         return judged.select(self.copy_columns())
 
+    def copy_values(self) -> list[pl.Expr]:
+        """The judged columns as raw.<feed>'s types hold them, for binary COPY: typed values as they
+        are (code_list a list), decimals as their normalised text (numeric's exact scale)."""
+        return [pl.col(f"{c.name}__text" if c.type == "decimal" else c.name).alias(c.name) for c in self.spec.columns]
+
     def copy_columns(self) -> list[pl.Expr]:
         """copy_text's expressions over a judged frame (to fuse with a filter and other columns)."""
         out = []
