@@ -33,7 +33,7 @@ from jn_credit_dagster.lib.ingest.readers import Unreadable, open_regular, open_
 
 BATCH_ROWS = 100_000  # records per frame on the careful path
 BLOCK_BYTES = 1 << 20  # Arrow's parse block: it reads about 30 blocks ahead
-FRAME_BYTES = 8 << 20  # text per frame the judge takes at once
+FRAME_BYTES = 12 << 20  # text per frame judged at once (bench: 0.5 s less CPU per 1 M rows than 8 MB, 80 MB more RSS)
 CHUNK_BYTES = 1 << 20  # transcoded at a time: small enough that its buffers are reused, not faulted in afresh
 META = ("row_no", "_malformed")
 
