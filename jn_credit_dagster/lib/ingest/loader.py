@@ -446,14 +446,16 @@ class _AcceptedKeys:
 
     def hits(self, frame: pl.DataFrame) -> pl.Series:
         """Which rows of `frame` (its key columns and `_h`) repeat a kept key."""
-        maybe = pl.Series([h in self.hashes for h in frame.get_column("_h").to_list()], dtype=pl.Boolean)
-        if not self.hashes or not maybe.any():
-            return maybe
+        hashes = frame.get_column("_h")
+        common = self.hashes.intersection(hashes.to_list())  # a loop in C, not one in Python per row
+        if not common:
+            return pl.zeros(frame.height, pl.Boolean, eager=True)
+        maybe = hashes.is_in(pl.Series(list(common), dtype=hashes.dtype).implode())
         candidates = frame.with_row_index("_i").filter(maybe)
         kept = pl.concat([f for files in self.by_file.values() for f in files]).filter(
             pl.col("_h").is_in(candidates.get_column("_h").unique().implode()))
         exact = candidates.join(kept.select(self.keys), on=self.keys, how="semi").get_column("_i")
-        return pl.Series([False] * frame.height, dtype=pl.Boolean).scatter(exact, True)
+        return pl.zeros(frame.height, pl.Boolean, eager=True).scatter(exact, True)
 
     def add(self, rel: str, keys: pl.DataFrame) -> None:
         if keys.height:
