@@ -51,6 +51,14 @@ def test_every_type_at_its_edges(db):
     assert binary == text
 
 
+def test_a_slice_of_a_frame(db):
+    """Arrow arrays that start inside their buffers (a slice) are read from where they start."""
+    sliced = pl.concat([EDGES, EDGES.reverse()], rechunk=True).slice(3, 8)
+    binary, text = _both_ways(db, sliced, TYPES)
+    assert len(binary) == 8
+    assert binary == text
+
+
 def test_decimals_of_every_shape(db):
     values = ["0", "-0", "+0", "00012", "1.5", "-1.50", "123.4567", "99999999.9999", "0.0001", "10000",
               "-999999999999999999", "1.000000000000000000", "000000000000000000000000001.25",

@@ -67,7 +67,7 @@ def _fields(column: pl.Series, kind: str) -> list[pa.Array]:
         if column.dtype != pl.Date:
             raise NotEncodable(f"date from {column.dtype}")
         array = _arrow(column)
-        days = np.frombuffer(array.buffers()[1], np.int32, n, array.offset) - np.int32(POSTGRES_EPOCH_DAYS)
+        days = np.frombuffer(array.buffers()[1], np.int32, n, array.offset * 4) - np.int32(POSTGRES_EPOCH_DAYS)
         return [_fixed(days.astype(">i4").view(np.uint8).reshape(n, 4), _valid(array))]
     if kind in _INTEGERS:
         if not column.dtype.is_integer():
