@@ -83,11 +83,14 @@ def test_what_binary_would_not_carry_is_refused(frame, types):
         copy_binary.encode(frame, types)
 
 
+@pytest.mark.parametrize("good_last", [False, True], ids=["every case", "a broken row, then the good one"])
 @pytest.mark.parametrize("feed", sorted(CASES))
-def test_the_loader_stores_the_same_either_way(feed, deliver, ingest, query, monkeypatch):
+def test_the_loader_stores_the_same_either_way(feed, good_last, deliver, ingest, query, monkeypatch):
+    """A broken row, then the good one: the accepted row is a slice of the frame starting inside it."""
     case_file = CASES[feed]
+    rows = _rows(case_file)
     deliver(case_file["unit"], case_file["month"], f"{feed}.{case_file['delivery'].replace('-', '')}.csv",
-            _rows(case_file))
+            [rows[1], rows[0]] if good_last else rows)
 
     def stored():
         return [query(sql.SQL("SELECT t::text FROM {} t ORDER BY row_no").format(sql.Identifier(schema, feed)))
