@@ -4,10 +4,13 @@ headers, quoting, extra columns, blank and ragged rows."""
 
 import datetime as dt
 from decimal import Decimal
+import io
 import json
 
 import openpyxl
 import pytest
+
+from jn_credit_dagster.lib.ingest.frames import CarefulPathNeeded, _transcode
 
 ROWS = [
     {"统一社会信用代码": "91370811MA3C5K7X06", "主体名称": "济宁市任城区鑫源商贸有限公司", "主体类型": "企业",
@@ -107,3 +110,41 @@ def test_ragged_and_blank_rows_are_kept(inbox, ingest, query):
         (4, ["malformed_row"], {"fields": 2, "expected": 8, "overflow": []}),
     ]
     assert query("SELECT uscc, subject_name FROM quarantine.registry WHERE row_no = 4") == [("91370811MA3C5K7X06", "缺列")]
+
+
+def test_gbk_decodes_as_gb18030_wherever_it_decodes():
+    """The transcoder tries GBK first on GB18030 text (lib/ingest/frames.py): sound only because
+    every one- and two-byte sequence GBK accepts means the same character in GB18030."""
+    sequences = [bytes([b]) for b in range(256)]
+    sequences += [bytes([lead, trail]) for lead in range(0x81, 0xFF) for trail in range(0x40, 0xFF)]
+    decoded = 0
+    for sequence in sequences:
+        try:
+            text = sequence.decode("gbk")
+        except UnicodeDecodeError:
+            continue
+        decoded += 1
+        assert sequence.decode("gb18030") == text, sequence
+    assert decoded > 21000
+
+
+@pytest.mark.parametrize("lines", [
+    ["编号,名称", "1,济宁", "2,任城"],  # GBK throughout
+    ["编号,名称", "1,济宁\u20ac", "2,\U00020000\u00e9"] * 3,  # with a four-byte character
+    ["编号,名称", "1," + "济" * 700_000, "2,任城"],  # a line longer than the transcoder's chunk
+    ["编号,名称", "1,济宁", "2,任城\u20ac"],  # no line break at the end, a four-byte character in it
+])
+def test_transcoding_is_gb18030_decoding(lines, tmp_path):
+    data = "\n".join(lines).encode("gb18030")
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    out = io.BytesIO()
+    _transcode(path, "gb18030", out)
+    assert out.getvalue() == data.decode("gb18030").encode("utf-8")
+
+
+def test_transcoding_refuses_what_gb18030_cannot_decode(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes("编号\n济宁\n".encode("gb18030") + b"\x81\x30\n")  # a four-byte character cut short
+    with pytest.raises(CarefulPathNeeded):
+        _transcode(path, "gb18030", io.BytesIO())

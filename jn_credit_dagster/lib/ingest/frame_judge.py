@@ -234,7 +234,8 @@ def typed_text(c: Column, v: pl.Expr) -> pl.Expr:
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I O S V Z
 _USCC_SHAPE = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 _ID_SHAPE = "^[0-9]{17}[0-9Xx]$"
-_USCC_CODE = np.zeros(256, dtype=np.int64)  # a byte's position in the alphabet
+# Check sums as float32 products (BLAS): every sum is an integer far below 2**24, so exact.
+_USCC_CODE = np.zeros(256, dtype=np.float32)  # a byte's position in the alphabet
 _USCC_CODE[[ord(ch) for ch in _USCC_ALPHABET]] = np.arange(len(_USCC_ALPHABET))
 
 
@@ -254,8 +255,8 @@ def _byte_matrix(values: pl.Series, width: int) -> np.ndarray:
 def _uscc_check_ok(values: pl.Series) -> np.ndarray:
     """Whether each USCC of the shape has the right GB 32100 check character."""
     codes = _USCC_CODE[_byte_matrix(values, 18)]
-    total = codes[:, :17] @ np.array(_USCC_WEIGHTS, dtype=np.int64)
-    return (31 - total % 31) % 31 == codes[:, 17]
+    total = (codes[:, :17] @ np.array(_USCC_WEIGHTS, dtype=np.float32)).astype(np.int64)
+    return (31 - total % 31) % 31 == codes[:, 17].astype(np.int64)
 
 
 def _id_card_parts(values: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -263,7 +264,7 @@ def _id_card_parts(values: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarra
     date's year, month and day."""
     digits = _byte_matrix(values, 18).astype(np.int64) - ord("0")
     check = np.where(digits[:, 17] > 9, 10, digits[:, 17])  # X or x
-    total = digits[:, :17] @ np.array(_ID_WEIGHTS, dtype=np.int64)
+    total = (digits[:, :17].astype(np.float32) @ np.array(_ID_WEIGHTS, dtype=np.float32)).astype(np.int64)
     ok = (12 - total % 11) % 11 == check
     return (ok, digits[:, 6:10] @ np.array([1000, 100, 10, 1]), digits[:, 10:12] @ np.array([10, 1]),
             digits[:, 12:14] @ np.array([10, 1]))
@@ -890,6 +891,11 @@ class FrameJudge:
         are the caller's concern (PostgreSQL text cannot hold them), and so is quoting a value
         that reads `\\.` on its own line (COPY's end-of-data marker)."""
         return judged.select(self.copy_columns())
+
+    def copy_values(self) -> list[pl.Expr]:
+        """The judged columns as raw.<feed>'s types hold them, for binary COPY: typed values as they
+        are (code_list a list), decimals as their normalised text (numeric's exact scale)."""
+        return [pl.col(f"{c.name}__text" if c.type == "decimal" else c.name).alias(c.name) for c in self.spec.columns]
 
     def copy_columns(self) -> list[pl.Expr]:
         """copy_text's expressions over a judged frame (to fuse with a filter and other columns)."""

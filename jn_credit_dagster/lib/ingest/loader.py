@@ -31,7 +31,7 @@ import psycopg2
 from psycopg2 import sql
 
 from jn_credit_dagster.lib.common import database
-from jn_credit_dagster.lib.ingest import ledger, tables
+from jn_credit_dagster.lib.ingest import copy_binary, ledger, tables
 from jn_credit_dagster.lib.ingest.frame_judge import DecimalRangeError, FrameJudge
 from jn_credit_dagster.lib.ingest.frames import CarefulPathNeeded, careful_frames, fast_csv_frames
 from jn_credit_dagster.lib.ingest.inbox import Delivery, scan
@@ -136,7 +136,7 @@ def _columns_for(spec: FeedSpec, header: list[str]) -> tuple[list[str], list[str
 
 
 def pg_array(expr: pl.Expr) -> pl.Expr:
-    """A list of text as a PostgreSQL array literal for COPY: {"a","b"} (every element quoted)."""
+    """A list of text as a PostgreSQL array literal for COPY (FORMAT csv): {"a","b"} (every element quoted)."""
     quoted = pl.element().str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
     return pl.concat_str([pl.lit("{"), expr.list.eval(pl.lit('"') + quoted + pl.lit('"')).list.join(","), pl.lit("}")])
 
@@ -170,6 +170,7 @@ class MonthLoader:
         earlier = ledger.earlier_redeliveries(cur, spec.id, month)
         self.fresh_raw = tables.fresh_month_table(cur, tables.raw_table(spec), month)
         self.fresh_quarantine = tables.fresh_month_table(cur, tables.quarantine_table(spec), month)
+        self._types = {t.strings: tables.column_types(cur, t) for t in (self.fresh_raw, self.fresh_quarantine)}
 
         deliveries = [d for d in scan(self.inbox, {spec.id}, month)
                       if d.feed == spec.id and (d.problem is None or d.problem[0] not in INBOX_PROBLEMS)]
@@ -306,20 +307,20 @@ class MonthLoader:
         reasons = self._duplicates(d, named, typed)
         correct = reasons.list.len() == 0
 
-        meta = [pl.lit(self.month.isoformat()).alias("month"), pl.lit(d.unit).alias("unit"),
-                pl.lit(outcome.sha256).alias("file_sha256"), pl.lit(d.delivery_date.isoformat()).alias("delivery_date"),
-                pl.lit(d.seq).alias("seq"), pl.col("row_no")]
+        meta = [pl.lit(self.month, pl.Date).alias("month"), pl.lit(d.unit).alias("unit"),
+                pl.lit(outcome.sha256).alias("file_sha256"), pl.lit(d.delivery_date, pl.Date).alias("delivery_date"),
+                pl.lit(d.seq, pl.Int64).alias("seq"), pl.col("row_no")]
         extra = _extra_json(extras)
         accepted = int(correct.sum())
         if accepted:  # one pass: only the columns COPY takes are filtered
             rows = pl.concat([named.select(cs.starts_with("_extra_")), typed.with_columns(correct.alias("__ok"))],
                              how="horizontal")
             self._copy(d, self.fresh_raw, rows.lazy().filter("__ok").select(
-                *meta, extra, *self.judge.copy_columns()).collect())
+                *meta, extra, *self.judge.copy_values()).collect())
         if accepted < named.height:
             bad = named.filter(~correct).with_columns(reasons.filter(~correct).alias("_reasons"))
             self._copy(d, self.fresh_quarantine, bad.select(
-                *meta, pg_array(pl.col("_reasons")).alias("reasons"),
+                *meta, pl.col("_reasons").alias("reasons"),
                 *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in self.raw_cols],
                 extra, pl.col("_malformed").alias("malformed")))
             bad_reasons = bad.get_column("_reasons")
@@ -402,10 +403,10 @@ class MonthLoader:
         return self._any_other_month
 
     def _copy(self, d: Delivery, table: sql.Identifier, frame: pl.DataFrame) -> None:
-        """COPY the rows on the writer thread (which renders them as CSV), while the next frame is judged."""
-        statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, FREEZE)").format(
+        """COPY the rows on the writer thread (which renders them), while the next frame is judged."""
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             table, sql.SQL(", ").join(map(sql.Identifier, frame.columns))).as_string(self.cur)
-        self._writer.put(d.rel, statement, frame)
+        self._writer.put(d.rel, statement, frame, [self._types[table.strings].get(c, "") for c in frame.columns])
 
     # -- the suite's results from this pass -----------------------------------------------------------
     def _record_expectations(self) -> None:
@@ -445,14 +446,16 @@ class _AcceptedKeys:
 
     def hits(self, frame: pl.DataFrame) -> pl.Series:
         """Which rows of `frame` (its key columns and `_h`) repeat a kept key."""
-        maybe = pl.Series([h in self.hashes for h in frame.get_column("_h").to_list()], dtype=pl.Boolean)
-        if not self.hashes or not maybe.any():
-            return maybe
+        hashes = frame.get_column("_h")
+        common = self.hashes.intersection(hashes.to_list())  # a loop in C, not one in Python per row
+        if not common:
+            return pl.zeros(frame.height, pl.Boolean, eager=True)
+        maybe = hashes.is_in(pl.Series(list(common), dtype=hashes.dtype).implode())
         candidates = frame.with_row_index("_i").filter(maybe)
         kept = pl.concat([f for files in self.by_file.values() for f in files]).filter(
             pl.col("_h").is_in(candidates.get_column("_h").unique().implode()))
         exact = candidates.join(kept.select(self.keys), on=self.keys, how="semi").get_column("_i")
-        return pl.Series([False] * frame.height, dtype=pl.Boolean).scatter(exact, True)
+        return pl.zeros(frame.height, pl.Boolean, eager=True).scatter(exact, True)
 
     def add(self, rel: str, keys: pl.DataFrame) -> None:
         if keys.height:
@@ -466,9 +469,10 @@ class _AcceptedKeys:
 
 class _CopyWriter:
     """COPY one frame behind the judging, in two stages on threads of their own: one renders a frame
-    as CSV (Polars renders without the GIL) while the other streams the frame before it into
-    PostgreSQL, so the server's COPY rarely waits. A failure is raised in the loader's thread,
-    naming its file."""
+    (Arrow and Polars render without the GIL) while the other streams the frame before it into
+    PostgreSQL, so the server's COPY rarely waits. A frame goes in binary (copy_binary), else, a
+    value the binary form cannot carry as text would, as CSV. A failure is raised in the loader's
+    thread, naming its file."""
 
     def __init__(self, connection):
         self._cursor = connection.cursor()
@@ -488,16 +492,13 @@ class _CopyWriter:
                 if item is None:
                     self._payloads.put(None)
                     return
-                rel, statement, frame = item
+                rel, statement, frame, types = item
                 if self._error is None and self._failure is None:
-                    buffer = io.BytesIO()
                     try:
-                        # every text quoted: a value reading `\.` alone on a line would end COPY's data early
-                        frame.write_csv(buffer, include_header=False, quote_style="non_numeric")
+                        statement, buffer = copy_payload(statement, frame, types)
                     except BaseException as e:  # noqa: BLE001 - raised in the loader's thread
                         self._failure = e
                     else:
-                        buffer.seek(0)
                         self._payloads.put((rel, statement, buffer))
             finally:
                 self._frames.task_done()
@@ -517,9 +518,10 @@ class _CopyWriter:
             finally:
                 self._payloads.task_done()
 
-    def put(self, rel: str, statement: str, frame: pl.DataFrame) -> None:
+    def put(self, rel: str, statement: str, frame: pl.DataFrame, types: list[str]) -> None:
+        """`statement`: COPY … FROM STDIN, its options to come; `types`: each column's PostgreSQL type."""
         self._raise()
-        self._frames.put((rel, statement, frame))
+        self._frames.put((rel, statement, frame, types))
 
     def drain(self) -> None:
         self._frames.join()  # every frame rendered and handed on …
@@ -539,6 +541,27 @@ class _CopyWriter:
         if self._error is not None:
             rel, error = self._error
             raise _RefusedByDatabase(rel, error)
+
+
+def copy_payload(statement: str, frame: pl.DataFrame, types: list[str]) -> tuple[str, io.BytesIO]:
+    """The COPY statement (`statement` with its options) and its data: binary, else CSV."""
+    try:
+        return f"{statement} WITH (FORMAT binary, FREEZE)", io.BytesIO(copy_binary.encode(frame, types))
+    except copy_binary.NotEncodable:
+        return f"{statement} WITH (FORMAT csv, FREEZE)", csv_payload(frame)
+
+
+def csv_payload(frame: pl.DataFrame) -> io.BytesIO:
+    """The frame as COPY (FORMAT csv) reads it into the same columns: dates as ISO text, integers
+    as digits, lists as array literals, text as it is (decimals come as their normalised text)."""
+    text = frame.select(
+        pl.col(c).dt.strftime("%Y-%m-%d") if t == pl.Date else pl.col(c).cast(pl.String) if t.is_integer()
+        else pg_array(pl.col(c)) if isinstance(t, pl.List) else pl.col(c) for c, t in frame.schema.items())
+    buffer = io.BytesIO()
+    # every text quoted: a value reading `\.` alone on a line would end COPY's data early
+    text.write_csv(buffer, include_header=False, quote_style="non_numeric")
+    buffer.seek(0)
+    return buffer
 
 
 def _extra_json(labels: list[str]) -> pl.Expr:

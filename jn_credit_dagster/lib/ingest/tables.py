@@ -161,6 +161,13 @@ def fresh_month_table(cur, table: sql.Identifier, month) -> sql.Identifier:
     return fresh
 
 
+def column_types(cur, table: sql.Identifier) -> dict[str, str]:
+    """Each column of `table` and its type as format_type names it (what a binary COPY must send)."""
+    cur.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (table.as_string(cur),))
+    return dict(cur.fetchall())
+
+
 def swap_month(cur, table: sql.Identifier, fresh: sql.Identifier, month) -> None:
     """Replace the month's partition by `fresh` (indexes are built here, after the rows are in)."""
     target = month_partition(table, month)
