@@ -6,7 +6,9 @@ files are written by `build` — the `reports/explanations` asset, or `jn-credit
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from jn_credit_dagster.lib.common import database
@@ -17,6 +19,9 @@ from jn_credit_dagster.lib.indicators import explain
 from .data import NotComputed
 
 FOLDER = "explain"
+# Files written side by side: the work is the server's (queries, sorts, masking, CSV), one backend
+# per file, so as many as the machine has cores.
+WORKERS = min(4, os.cpu_count() or 1)
 
 
 def wanted(city_indicators: list[dict]) -> list[str]:
@@ -40,18 +45,35 @@ def wanted_in(cur, month: dt.date) -> list[dict]:
     return doc["indicators"]
 
 
-def build(url: str, month: dt.date, city_indicators: list[dict], out: Path) -> dict[str, dict]:
-    """Write out/explain/<ID>.csv for each wanted indicator, in one transaction (one snapshot of the
-    warehouse); returns id → {path, lines, seconds}."""
+def build(url: str, month: dt.date, city_indicators: list[dict], out: Path,
+          workers: int = WORKERS) -> dict[str, dict]:
+    """Write out/explain/<ID>.csv for each wanted indicator, `workers` files at a time, every one read
+    from the same snapshot of the warehouse; returns id → {path, lines, seconds}."""
     folder = Path(out) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    written = {}
-    with database.transaction(url) as cur:
-        for ind_id, path in planned(city_indicators, out).items():
+    files = planned(city_indicators, out)
+    with database.transaction(url) as lead:  # holds the snapshot the writers share until they are done
+        _repeatable_read(lead)
+        lead.execute("SELECT pg_export_snapshot()")
+        snapshot = lead.fetchone()[0]
+
+        def write(item: tuple[str, Path]) -> tuple[str, dict]:
+            ind_id, path = item
             started = time.perf_counter()
-            part = path.with_suffix(".csv.part")  # a reader never sees half a file
-            with open(part, "wb") as f:
-                n = explain.write_csv(cur.connection, explain.indicator(ind_id), month, explain.Scope.parse("city"), f)
+            with database.transaction(url) as cur:
+                _repeatable_read(cur)
+                cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
+                part = path.with_suffix(".csv.part")  # a reader never sees half a file
+                with open(part, "wb") as f:
+                    n = explain.write_csv(cur.connection, explain.indicator(ind_id), month,
+                                          explain.Scope.parse("city"), f)
             part.replace(path)
-            written[ind_id] = {"path": path, "lines": n, "seconds": time.perf_counter() - started}
-    return written
+            return ind_id, {"path": path, "lines": n, "seconds": time.perf_counter() - started}
+
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="explain") as pool:
+            return dict(pool.map(write, files.items()))
+
+
+def _repeatable_read(cur) -> None:
+    cur.connection.rollback()  # a transaction of its own from here (the pool's ping may have begun one)
+    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
