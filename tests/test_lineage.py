@@ -83,7 +83,7 @@ def test_a_backfill_runs_the_months_in_order_and_equals_one_by_one(db, inbox, th
                                                                    monkeypatch):
     monkeypatch.setenv("JN_CREDIT_INBOX", str(inbox))
     with database.transaction(db) as cur:  # what earlier tests of this worker built, beyond the feeds `db` empties
-        cur.execute("TRUNCATE wh.subjects, wh.calendar, wh.units, wh.districts")
+        cur.execute("TRUNCATE wh.subjects, wh.calendar, wh.units, wh.districts, wh.indicator_results, wh.indicator_totals")
     definitions = defs()
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id="lineage", asset_graph=definitions.resolve_asset_graph(), partition_names=MONTHS,
