@@ -142,18 +142,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            || E'\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'
 $$;
 
--- GB 11643's check character of the first 17 digits (identifiers.id_check_char).
-CREATE OR REPLACE FUNCTION jn.id_check_char(first17 text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT substr('10X98765432', (
-              substr(first17, 1, 1)::int * 7 + substr(first17, 2, 1)::int * 9 + substr(first17, 3, 1)::int * 10
-            + substr(first17, 4, 1)::int * 5 + substr(first17, 5, 1)::int * 8 + substr(first17, 6, 1)::int * 4
-            + substr(first17, 7, 1)::int * 2 + substr(first17, 8, 1)::int * 1 + substr(first17, 9, 1)::int * 6
-            + substr(first17, 10, 1)::int * 3 + substr(first17, 11, 1)::int * 7 + substr(first17, 12, 1)::int * 9
-            + substr(first17, 13, 1)::int * 10 + substr(first17, 14, 1)::int * 5 + substr(first17, 15, 1)::int * 8
-            + substr(first17, 16, 1)::int * 4 + substr(first17, 17, 1)::int * 2) % 11 + 1, 1)
-$$;
-
 -- privacy._is_id: `run` (ASCII digits, an upper-case X last at most) is or contains a 身份证号.
 CREATE OR REPLACE FUNCTION jn.is_id_run(run text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
