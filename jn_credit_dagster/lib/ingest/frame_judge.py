@@ -890,29 +890,23 @@ class FrameJudge:
         """pl.String columns that COPY (FORMAT csv) loads into raw.<feed>'s types. NUL characters
         are the caller's concern (PostgreSQL text cannot hold them), and so is quoting a value
         that reads `\\.` on its own line (COPY's end-of-data marker)."""
-        return judged.select(self.copy_columns())
+        return copy_csv_text(judged.select(self.copy_values()))
 
     def copy_values(self) -> list[pl.Expr]:
         """The judged columns as raw.<feed>'s types hold them, for binary COPY: typed values as they
         are (code_list a list), decimals as their normalised text (numeric's exact scale)."""
         return [pl.col(f"{c.name}__text" if c.type == "decimal" else c.name).alias(c.name) for c in self.spec.columns]
 
-    def copy_columns(self) -> list[pl.Expr]:
-        """copy_text's expressions over a judged frame (to fuse with a filter and other columns)."""
-        out = []
-        for c in self.spec.columns:
-            col = pl.col(c.name)
-            if c.type == "decimal":
-                e = pl.col(f"{c.name}__text")
-            elif c.type in ("date", "month"):
-                e = col.dt.strftime("%Y-%m-%d")
-            elif c.type in ("integer", "year"):
-                e = col.cast(pl.String)
-            elif c.type == "code_list":
-                quoted = col.list.eval(pl.lit('"') + pl.element().str.replace_all("\\", "\\\\", literal=True)
-                                       .str.replace_all('"', '\\"', literal=True) + pl.lit('"'))
-                e = pl.lit("{") + quoted.list.join(",") + pl.lit("}")
-            else:
-                e = col
-            out.append(e.alias(c.name))
-        return out
+
+def copy_csv_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Typed values as COPY (FORMAT csv) reads them into the same columns: dates as ISO text,
+    integers as digits, lists as array literals, text as it is."""
+    return frame.select(
+        pl.col(c).dt.strftime("%Y-%m-%d") if t == pl.Date else pl.col(c).cast(pl.String) if t.is_integer()
+        else pg_array(pl.col(c)) if isinstance(t, pl.List) else pl.col(c) for c, t in frame.schema.items())
+
+
+def pg_array(expr: pl.Expr) -> pl.Expr:
+    """A list of text as a PostgreSQL array literal for COPY (FORMAT csv): {"a","b"} (every element quoted)."""
+    quoted = pl.element().str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
+    return pl.concat_str([pl.lit("{"), expr.list.eval(pl.lit('"') + quoted + pl.lit('"')).list.join(","), pl.lit("}")])

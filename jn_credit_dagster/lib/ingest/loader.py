@@ -32,7 +32,7 @@ from psycopg2 import sql
 
 from jn_credit_dagster.lib.common import database
 from jn_credit_dagster.lib.ingest import copy_binary, ledger, tables
-from jn_credit_dagster.lib.ingest.frame_judge import DecimalRangeError, FrameJudge
+from jn_credit_dagster.lib.ingest.frame_judge import DecimalRangeError, FrameJudge, copy_csv_text
 from jn_credit_dagster.lib.ingest.frames import CarefulPathNeeded, careful_frames, fast_csv_frames
 from jn_credit_dagster.lib.ingest.inbox import Delivery, scan
 from jn_credit_dagster.lib.ingest.prefetch import Prefetched
@@ -133,12 +133,6 @@ def _columns_for(spec: FeedSpec, header: list[str]) -> tuple[list[str], list[str
     if missing:
         raise FileRejected("missing_columns", "missing required columns: " + "、".join(missing))
     return targets, extras
-
-
-def pg_array(expr: pl.Expr) -> pl.Expr:
-    """A list of text as a PostgreSQL array literal for COPY (FORMAT csv): {"a","b"} (every element quoted)."""
-    quoted = pl.element().str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
-    return pl.concat_str([pl.lit("{"), expr.list.eval(pl.lit('"') + quoted + pl.lit('"')).list.join(","), pl.lit("}")])
 
 
 class MonthLoader:
@@ -552,14 +546,10 @@ def copy_payload(statement: str, frame: pl.DataFrame, types: list[str]) -> tuple
 
 
 def csv_payload(frame: pl.DataFrame) -> io.BytesIO:
-    """The frame as COPY (FORMAT csv) reads it into the same columns: dates as ISO text, integers
-    as digits, lists as array literals, text as it is (decimals come as their normalised text)."""
-    text = frame.select(
-        pl.col(c).dt.strftime("%Y-%m-%d") if t == pl.Date else pl.col(c).cast(pl.String) if t.is_integer()
-        else pg_array(pl.col(c)) if isinstance(t, pl.List) else pl.col(c) for c, t in frame.schema.items())
+    """The frame as COPY (FORMAT csv) reads it into the same columns (decimals come as their normalised text)."""
     buffer = io.BytesIO()
     # every text quoted: a value reading `\.` alone on a line would end COPY's data early
-    text.write_csv(buffer, include_header=False, quote_style="non_numeric")
+    copy_csv_text(frame).write_csv(buffer, include_header=False, quote_style="non_numeric")
     buffer.seek(0)
     return buffer
 
