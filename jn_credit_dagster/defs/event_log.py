@@ -22,7 +22,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
@@ -55,7 +55,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initdb(engine)  # creates the file and its tables on first use, as Dagster's own
                 self._initialized_dbs.add(shard)
         self._engines[shard] = engine  # most recently used last
-        runs = [s for s in self._engines if s != "index"]
+        runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
         for old in runs[:-KEEP_RUNS]:
             self._engines.pop(old).dispose()
         return engine
@@ -73,7 +73,6 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock:
             self._close_all()
         super().dispose()
-
 
 
 def commit_without_fsync() -> None:
