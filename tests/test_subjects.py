@@ -132,7 +132,8 @@ def test_subject_columns_exclude_authorities():
 
 
 def test_existing_enterprises_are_marked_from_any_row(db, deliver, ingest, query):
-    """E(M) (INDICATORS.md): a USCC on some snapshot row with 企业 and 存续, whichever row speaks for it."""
+    """E(M) (INDICATORS.md): a USCC on some snapshot row with 企业 and 存续, whichever row speaks for it;
+    existing_row is that row (the line `jn-credit explain` counts), the first of them."""
     query("DELETE FROM wh.subjects")
     moved_then_open = uscc("91370811MA3C5K7X8")
     deliver("amr", "2020-08", "registry.20200820.csv", [
@@ -140,11 +141,12 @@ def test_existing_enterprises_are_marked_from_any_row(db, deliver, ingest, query
         registry_row(INDIVIDUAL, "邹城市张记小吃店", 主体类型="个体工商户", 所属区县="370883"),
         registry_row(moved_then_open, "先迁出", 登记状态="迁出", 注销日期="2020-07-31"),
         registry_row(moved_then_open, "后存续", 所属区县="370812"),
+        registry_row(moved_then_open, "又一行存续"),
     ])
     deliver("commerce", "2020-08", "logistics.20200812.csv", [LOGISTICS])
     ingest("registry", "2020-08")
     ingest("logistics", "2020-08")
     materialize("2020-08")
-    rows = dict(query("SELECT uscc, (name, district, existing)::text FROM wh.subjects WHERE month = '2020-08-01'"))
-    assert rows == {ENTERPRISE: f"({REGISTRY['主体名称']},370811,t)", INDIVIDUAL: "(邹城市张记小吃店,370883,f)",
-                    moved_then_open: "(先迁出,370811,t)", CITY_LEVEL: f"({LOGISTICS['企业名称']},370800,f)"}
+    rows = dict(query("SELECT uscc, (name, district, existing, existing_row)::text FROM wh.subjects WHERE month = '2020-08-01'"))
+    assert rows == {ENTERPRISE: f"({REGISTRY['主体名称']},370811,t,1)", INDIVIDUAL: "(邹城市张记小吃店,370883,f,)",
+                    moved_then_open: "(先迁出,370811,t,4)", CITY_LEVEL: f"({LOGISTICS['企业名称']},370800,f,)"}

@@ -199,20 +199,33 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                  ELSE v END AS u) x
 $$;
 
+-- Whether some window of v is shaped like either form of 身份证号 (ASCII or full-width digits, across run
+-- boundaries): a necessary condition for mask_ids to change v, not the rule.
+CREATE OR REPLACE FUNCTION jn.may_hold_id(v text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT octet_length(v) >= 15 AND v ~ (
+        '[1-8１-８][0-9０-９]{5}([1１][8９８9]|[2２][0０])[0-9０-９]{2}([0０][1-9１-９]|[1１][0-2０-２])'
+        '([0０][1-9１-９]|[12１２][0-9０-９]|[3３][01０１])[0-9０-９]{3}[0-9０-９XxＸｘ]'
+        '|[1-8１-８][0-9０-９]{7}([0０][1-9１-９]|[1１][0-2０-２])([0０][1-9１-９]|[12１２][0-9０-９]|[3３][01０１])[0-9０-９]{3}')
+$$;
+
 -- privacy.scrub: any value as text that may leave the warehouse (NULL → ''). Inlined into the statement
--- that calls it, so that a common cell costs no function call: a value without '=', '://' or anything
--- shaped like either form of 身份证号 (ASCII or full-width digits, across run boundaries: a necessary
--- condition, not the rule) is itself; only the others go through mask_url and mask_ids.
+-- that calls it, so that a common cell costs no function call: a value without '=', '://' or a window
+-- shaped like a 身份证号 is itself; only the others go through mask_url and mask_ids.
 CREATE OR REPLACE FUNCTION jn.scrub(v text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN v IS NULL THEN ''
                 WHEN strpos(v, '=') > 0 OR strpos(v, '://') > 0 THEN jn.mask_ids(jn.mask_url(v))
-                WHEN octet_length(v) < 15 OR v !~ (
-                    '[1-8１-８][0-9０-９]{5}([1１][8９８9]|[2２][0０])[0-9０-９]{2}([0０][1-9１-９]|[1１][0-2０-２])'
-                    '([0０][1-9１-９]|[12１２][0-9０-９]|[3３][01０１])[0-9０-９]{3}[0-9０-９XxＸｘ]'
-                    '|[1-8１-８][0-9０-９]{7}([0０][1-9１-９]|[1１][0-2０-２])([0０][1-9１-９]|[12１２][0-9０-９]|[3３][01０１])[0-9０-９]{3}')
-                    THEN v
+                WHEN NOT jn.may_hold_id(v) THEN v
                 ELSE jn.mask_ids(v) END
+$$;
+
+-- Whether jn.scrub could change v: false means scrub(v) is v ('' for NULL). It holds for several texts
+-- joined by a non-digit (concat_ws(chr(1), …)) too, since what would change one of them is in the join:
+-- a rendered line is tested once, not cell by cell (each test is a regular expression's run).
+CREATE OR REPLACE FUNCTION jn.scrub_may_change(v text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(strpos(v, '=') > 0 OR strpos(v, '://') > 0 OR jn.may_hold_id(v), false)
 $$;
 
 -- privacy.mask_personal: a personal identifier shown at all, stripped, its first 3 and last 2

@@ -11,10 +11,12 @@ CREATE TABLE IF NOT EXISTS wh.subjects (
     in_registry boolean NOT NULL,  -- on a row of M's registry snapshot
     sources     text[] NOT NULL,   -- the feeds naming it (registry: M's snapshot; the others: correct rows delivered in M or before)
     existing    boolean NOT NULL DEFAULT false,  -- in E(M) (INDICATORS.md): on a snapshot row with 主体类型 企业, 登记状态 存续
+    existing_row integer,          -- row_no of the first such snapshot row: the line that counts it (`jn-credit explain`)
     PRIMARY KEY (month, uscc)
 );
--- A table of an earlier version gains the column; its months are rebuilt by the next wh/subjects run.
+-- A table of an earlier version gains the columns; its months are rebuilt by the next wh/subjects run.
 ALTER TABLE wh.subjects ADD COLUMN IF NOT EXISTS existing boolean NOT NULL DEFAULT false;
+ALTER TABLE wh.subjects ADD COLUMN IF NOT EXISTS existing_row integer;
 -- No index by kind: nothing looks subjects up by kind (the indicators read a month by the primary key's
 -- month), and keeping one cost more than the rest of a city month's insert.
 DROP INDEX IF EXISTS wh.subjects_month_kind;

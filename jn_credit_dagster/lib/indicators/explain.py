@@ -224,6 +224,18 @@ def overview(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = E
 _BOOLEAN, _NUMBER, _DATE, _ARRAY = "B", "N", "date", "A"
 
 
+def _text(name: str, kind: str) -> sql.Composable | None:
+    """The cell as the text that is masked; None for a number, boolean or date (printed as it is)."""
+    column = sql.Identifier("x", name)
+    if kind in (_NUMBER, _BOOLEAN, _DATE):
+        return None
+    return (sql.SQL("array_to_string({}, ';', '')") if kind == _ARRAY else sql.SQL("{}::text")).format(column)
+
+
+# The line's own column (computed before the sort): whether any of its text cells could need masking.
+_MAY_CHANGE = sql.Identifier("x", "_scrub")
+
+
 def _cell(name: str, kind: str, personal: bool) -> sql.Composable:
     column = sql.Identifier("x", name)
     if kind == _NUMBER:
@@ -232,11 +244,12 @@ def _cell(name: str, kind: str, personal: bool) -> sql.Composable:
         return sql.SQL("CASE WHEN {0} THEN 'True' WHEN NOT {0} THEN 'False' END").format(column)
     if kind == _DATE:
         return sql.SQL("to_char({}, 'YYYY-MM-DD')").format(column)
-    text = (sql.SQL("array_to_string({}, ';', '')") if kind == _ARRAY else sql.SQL("{}::text")).format(column)
+    text = _text(name, kind)
     if personal:
         return sql.SQL("CASE WHEN btrim({0}, jn.privacy_spaces()) <> '' THEN jn.mask_personal({0}) "
                        "ELSE jn.scrub({0}) END").format(text)
-    return sql.SQL("jn.scrub({})").format(text)
+    # most lines hold nothing to mask: one test of the whole line, not a regular expression per cell
+    return sql.SQL("CASE WHEN {} THEN jn.scrub({}) ELSE coalesce({}, '') END").format(_MAY_CHANGE, text, text)
 
 
 def _kinds(cur, description) -> list[str]:
@@ -261,11 +274,16 @@ def copy_statement(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Pa
                        "THEN '0' ELSE {} END").format(cells[2])
     # NULL and '' both print as an empty field (COPY would quote an empty string)
     select = sql.SQL(", ").join(sql.SQL("nullif({}, '') AS {}").format(c, sql.Identifier(n)) for c, n in zip(cells, columns))
+    # the masked text cells joined by a non-digit: jn.scrub can change a cell only where this may change
+    texts = [t for n in columns if n != "path" and n not in personal for t in [_text(n, kinds[n])] if t is not None]
+    may_change = (sql.SQL("jn.scrub_may_change(concat_ws(chr(1), {}))").format(sql.SQL(", ").join(texts))
+                  if texts else sql.SQL("false"))
     # Sorted first, printed after: the sort (on disk at city scale) then moves the typed lines, not their
     # wider text; the outer ORDER BY is the same one, which the sorted subquery already satisfies.
-    statement = sql.SQL("COPY (SELECT {select} FROM (SELECT * FROM ({wrapped}) x ORDER BY {order}) x ORDER BY {order}) "
-                        "TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')").format(
-        select=select, wrapped=_wrapped(ind, folder, _LEDGER_MASKED), order=_ORDER)
+    statement = sql.SQL("COPY (SELECT {select} FROM (SELECT x.*, {may_change} AS {flag} FROM ({wrapped}) x "
+                        "ORDER BY {order}) x ORDER BY {order}) TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')").format(
+        select=select, may_change=may_change, flag=sql.Identifier("_scrub"), wrapped=_wrapped(ind, folder, _LEDGER_MASKED),
+        order=_ORDER)
     return cur.mogrify(statement, params)
 
 

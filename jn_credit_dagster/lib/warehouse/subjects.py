@@ -2,7 +2,8 @@
 
 For month M: every valid USCC of M's registry snapshot (wh.registry_snapshot) with its 主体名称,
 主体类型 and 所属区县 (of its first row), and whether it is an existing enterprise (E(M), INDICATORS.md:
-on a snapshot row with 主体类型 企业 and 登记状态 存续), plus every valid USCC on correct rows delivered
+on a snapshot row with 主体类型 企业 and 登记状态 存续; the first such row is `existing_row`, the line
+`jn-credit explain` counts), plus every valid USCC on correct rows delivered
 in M or before (month folder ≤ M) of the other feeds that name a subject by USCC. Those not in the
 registry get in_registry false, the latest name a feed gave them, a kind from the USCC's type code
 (wh.uscc_kind) and the district of the USCC's division code (positions 3–8) when that is a known
@@ -48,7 +49,7 @@ def insert_statement() -> sql.Composed:
     return sql.SQL("""
     WITH registry AS (  -- correct rows: the USCC is valid (ingest checked it); the first row speaks for it
         SELECT DISTINCT ON (s.uscc) s.uscc, s.subject_name, s.subject_type, s.district,
-               bool_or(s.subject_type = '企业' AND s.registration_status = '存续') OVER w AS existing
+               min(s.row_no) FILTER (WHERE s.subject_type = '企业' AND s.registration_status = '存续') OVER w AS existing_row
         FROM wh.registry_snapshot(%(month)s) s
         -- the window over all of the USCC's rows, ordered as DISTINCT ON needs them: one sort for both
         WINDOW w AS (PARTITION BY s.uscc ORDER BY s.row_no ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
@@ -69,14 +70,14 @@ def insert_statement() -> sql.Composed:
           AND NOT EXISTS (SELECT 1 FROM registry r WHERE r.uscc = m.uscc AND r.subject_name IS NOT NULL)
         ORDER BY m.uscc, m.delivery_date DESC, m.month DESC, m.seq DESC, m.row_no DESC
     )
-    INSERT INTO wh.subjects (month, uscc, name, kind, district, in_registry, sources, existing)
+    INSERT INTO wh.subjects (month, uscc, name, kind, district, in_registry, sources, existing, existing_row)
     SELECT %(month)s, coalesce(r.uscc, f.uscc), coalesce(r.subject_name, n.name),
            CASE WHEN r.uscc IS NOT NULL THEN wh.subject_kind(r.subject_type) ELSE wh.uscc_kind(f.uscc) END,
            CASE WHEN r.uscc IS NOT NULL THEN r.district
                 WHEN substr(f.uscc, 3, 6) = ANY(%(districts)s) THEN substr(f.uscc, 3, 6) END,
            r.uscc IS NOT NULL,
            CASE WHEN r.uscc IS NOT NULL THEN ARRAY[{registry}] || coalesce(f.sources, '{{}}') ELSE f.sources END,
-           coalesce(r.existing, false)
+           r.existing_row IS NOT NULL, r.existing_row
     -- the few names joined last, as the small side of a hash
     FROM registry r FULL JOIN sources f ON f.uscc = r.uscc LEFT JOIN names n ON n.uscc = f.uscc""").format(
         mentions=mentions, registry=sql.Literal(REGISTRY), feeds=sql.Literal(feeds))

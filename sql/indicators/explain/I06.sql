@@ -2,10 +2,10 @@
 -- before) is in the numerator, weighing 1/|E(M)| for an enterprise record and 1/P(M) for a
 -- natural-person one, so the weights add up to the value; quarantined rows of those feeds are left out.
 -- No denominator (the value is stored as the numerator).
--- k is MATERIALIZED: inlined, its scalar subquery would be planned once per use of k.e (three times
--- E(M), ~4 s each at city scale).
+-- |E(M)| as ../I06.sql counts it (the lines of E(M) are I12's, I17's, I20's, I24's). k is MATERIALIZED:
+-- inlined, its scalar subquery would be run once per use of k.e.
 WITH k AS MATERIALIZED (
-    SELECT (SELECT count(*) FROM wh.explain_existing_enterprises(%(month)s) WHERE counted) AS e, wh.population(%(month)s) AS p
+    SELECT (SELECT count(*) FROM wh.subjects WHERE month = %(month)s AND existing) AS e, wh.population(%(month)s) AS p
 ), r AS (
     SELECT 'license' AS feed, unit, month, file_sha256, row_no, concat_ws('|', decision_no, authority_uscc) AS key,
            subject_category = '自然人' AS np FROM raw.license WHERE month <= %(month)s
