@@ -10,6 +10,7 @@ from jn_credit_dagster.defs.warehouse.subjects import subjects_asset
 from jn_credit_dagster.lib.common.identifiers import uscc_check_char, uscc_valid
 from jn_credit_dagster.lib.warehouse.subjects import subject_columns
 from jn_credit_dagster.defs.resources import Warehouse
+from jn_credit_dagster.lib.common import database
 
 CASES = Path(__file__).parent / "cases"
 
@@ -150,3 +151,9 @@ def test_existing_enterprises_are_marked_from_any_row(db, deliver, ingest, query
     rows = dict(query("SELECT uscc, (name, district, existing, existing_row)::text FROM wh.subjects WHERE month = '2020-08-01'"))
     assert rows == {ENTERPRISE: f"({REGISTRY['主体名称']},370811,t,1)", INDIVIDUAL: "(邹城市张记小吃店,370883,f,)",
                     moved_then_open: "(先迁出,370811,t,4)", CITY_LEVEL: f"({LOGISTICS['企业名称']},370800,f,)"}
+    # a warehouse of an earlier version: the column is added and its built months filled, once
+    query("ALTER TABLE wh.subjects DROP COLUMN existing_row")
+    query("DELETE FROM jn.schema_state")
+    database.ensure_schema.__wrapped__(db)
+    assert dict(query("SELECT uscc, (name, district, existing, existing_row)::text FROM wh.subjects "
+                      "WHERE month = '2020-08-01'")) == rows

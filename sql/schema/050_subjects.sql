@@ -16,7 +16,24 @@ CREATE TABLE IF NOT EXISTS wh.subjects (
 );
 -- A table of an earlier version gains the columns; its months are rebuilt by the next wh/subjects run.
 ALTER TABLE wh.subjects ADD COLUMN IF NOT EXISTS existing boolean NOT NULL DEFAULT false;
-ALTER TABLE wh.subjects ADD COLUMN IF NOT EXISTS existing_row integer;
+-- existing_row is filled for the months already built, once, when the column is added: the
+-- explanations of those months read it.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'wh.subjects'::regclass AND attname = 'existing_row') THEN
+        ALTER TABLE wh.subjects ADD COLUMN existing_row integer;
+        IF EXISTS (SELECT 1 FROM wh.subjects WHERE existing) THEN
+            EXECUTE $sql$
+                UPDATE wh.subjects s SET existing_row = f.row_no
+                FROM (SELECT m.month, r.uscc, min(r.row_no) AS row_no
+                      FROM (SELECT DISTINCT month FROM wh.subjects WHERE existing) m, wh.registry_snapshot(m.month) r
+                      WHERE r.subject_type = '企业' AND r.registration_status = '存续'
+                      GROUP BY m.month, r.uscc) f
+                WHERE s.month = f.month AND s.uscc = f.uscc AND s.existing
+            $sql$;
+        END IF;
+    END IF;
+END $$;
 -- No index by kind: nothing looks subjects up by kind (the indicators read a month by the primary key's
 -- month), and keeping one cost more than the rest of a city month's insert.
 DROP INDEX IF EXISTS wh.subjects_month_kind;
