@@ -151,9 +151,14 @@ def test_existing_enterprises_are_marked_from_any_row(db, deliver, ingest, query
     rows = dict(query("SELECT uscc, (name, district, existing, existing_row)::text FROM wh.subjects WHERE month = '2020-08-01'"))
     assert rows == {ENTERPRISE: f"({REGISTRY['主体名称']},370811,t,1)", INDIVIDUAL: "(邹城市张记小吃店,370883,f,)",
                     moved_then_open: "(先迁出,370811,t,4)", CITY_LEVEL: f"({LOGISTICS['企业名称']},370800,f,)"}
-    # a warehouse of an earlier version: the column is added and its built months filled, once
-    query("ALTER TABLE wh.subjects DROP COLUMN existing_row")
+    # a warehouse of an earlier version (one table, no existing_row): the column is added and its built
+    # months filled, once, and the months move into partitions
+    query("CREATE TABLE wh.subjects_old AS SELECT * FROM wh.subjects; DROP TABLE wh.subjects; "
+          "ALTER TABLE wh.subjects_old RENAME TO subjects; ALTER TABLE wh.subjects ADD PRIMARY KEY (month, uscc); "
+          "ALTER TABLE wh.subjects DROP COLUMN existing_row")
     query("DELETE FROM jn.schema_state")
     database.ensure_schema.__wrapped__(db)
     assert dict(query("SELECT uscc, (name, district, existing, existing_row)::text FROM wh.subjects "
                       "WHERE month = '2020-08-01'")) == rows
+    assert query("SELECT relkind::text FROM pg_class WHERE oid = 'wh.subjects'::regclass") == [("p",)]
+    assert query("SELECT count(*) FROM ingest_months.wh_subjects_2020_08") == [(len(rows),)]

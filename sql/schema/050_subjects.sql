@@ -1,5 +1,7 @@
 -- The subject master (issue 4): one row per 统一社会信用代码 per month, built by the asset wh/subjects
--- (jn_credit_dagster/lib/warehouse/subjects.py). A month is rebuilt whole in one transaction.
+-- (jn_credit_dagster/lib/warehouse/subjects.py). A month is rebuilt whole in one transaction: into a
+-- fresh table, given its primary key once its rows are in, and swapped in for the month's partition (a
+-- city's million rows inserted under the key cost half again as much as the rows themselves).
 CREATE SCHEMA IF NOT EXISTS wh;
 
 CREATE TABLE IF NOT EXISTS wh.subjects (
@@ -13,7 +15,7 @@ CREATE TABLE IF NOT EXISTS wh.subjects (
     existing    boolean NOT NULL DEFAULT false,  -- in E(M) (INDICATORS.md): on a snapshot row with 主体类型 企业, 登记状态 存续
     existing_row integer,          -- row_no of the first such snapshot row: the line that counts it (`jn-credit explain`)
     PRIMARY KEY (month, uscc)
-);
+) PARTITION BY LIST (month);
 -- A table of an earlier version gains the columns; its months are rebuilt by the next wh/subjects run.
 ALTER TABLE wh.subjects ADD COLUMN IF NOT EXISTS existing boolean NOT NULL DEFAULT false;
 -- existing_row is filled for the months already built, once, when the column is added: the
@@ -32,6 +34,25 @@ BEGIN
                 WHERE s.month = f.month AND s.uscc = f.uscc AND s.existing
             $sql$;
         END IF;
+    END IF;
+END $$;
+
+-- An earlier version's wh.subjects was one table: its months move into partitions (ingest_months.wh_subjects_YYYY_MM,
+-- as lib/ingest/tables.py names a month's partition).
+DO $$
+DECLARE m date;
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = 'wh.subjects'::regclass) = 'r' THEN
+        ALTER TABLE wh.subjects RENAME TO subjects__unpartitioned;
+        ALTER INDEX wh.subjects_pkey RENAME TO subjects__unpartitioned_pkey;
+        CREATE TABLE wh.subjects (LIKE wh.subjects__unpartitioned INCLUDING DEFAULTS, PRIMARY KEY (month, uscc))
+            PARTITION BY LIST (month);
+        FOR m IN SELECT DISTINCT month FROM wh.subjects__unpartitioned LOOP
+            EXECUTE format('CREATE TABLE ingest_months.%I PARTITION OF wh.subjects FOR VALUES IN (%L)',
+                           'wh_subjects_' || to_char(m, 'YYYY_MM'), m);
+            INSERT INTO wh.subjects SELECT * FROM wh.subjects__unpartitioned WHERE month = m;
+        END LOOP;
+        DROP TABLE wh.subjects__unpartitioned;
     END IF;
 END $$;
 -- No index by kind: nothing looks subjects up by kind (the indicators read a month by the primary key's

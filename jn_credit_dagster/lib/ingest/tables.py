@@ -145,7 +145,7 @@ END $$""").format(schema=sql.Literal(schema), name=sql.Literal(name), table=tabl
 
 
 def month_partition(table: sql.Identifier, month) -> sql.Identifier:
-    """The partition of raw.<feed> or quarantine.<feed> holding one month."""
+    """The partition of a table partitioned by month (raw.<feed>, quarantine.<feed>, wh.subjects) holding one month."""
     schema, name = table.strings
     return sql.Identifier("ingest_months", f"{schema}_{name}_{month:%Y_%m}")
 

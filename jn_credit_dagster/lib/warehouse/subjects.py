@@ -20,6 +20,7 @@ from psycopg2 import sql
 from jn_credit_dagster.lib.ingest import tables
 from jn_credit_dagster.lib.ingest.specs import load_specs
 
+SUBJECTS = sql.Identifier("wh", "subjects")
 REGISTRY = "registry"
 BUILD = "subjects"  # its name in wh.fact_builds, beside the state feeds'
 PREVIEW_ROWS = 20
@@ -34,8 +35,8 @@ def subject_columns() -> list[tuple[str, str, str | None, bool]]:
             for feed, spec in load_specs().items() if feed != REGISTRY for s in spec.subjects]
 
 
-def insert_statement() -> sql.Composed:
-    """DELETE-free: the one INSERT … SELECT of month %(month)s (districts: %(districts)s)."""
+def insert_statement(table: sql.Identifier = SUBJECTS) -> sql.Composed:
+    """The one INSERT … SELECT into `table` of month %(month)s (districts: %(districts)s)."""
     columns = subject_columns()
     feeds = sorted({feed for feed, _, _, _ in columns})  # a feed's bit in a subject's mask of sources
     mentions = sql.SQL("\n        UNION ALL ").join(
@@ -70,7 +71,7 @@ def insert_statement() -> sql.Composed:
           AND NOT EXISTS (SELECT 1 FROM registry r WHERE r.uscc = m.uscc AND r.subject_name IS NOT NULL)
         ORDER BY m.uscc, m.delivery_date DESC, m.month DESC, m.seq DESC, m.row_no DESC
     )
-    INSERT INTO wh.subjects (month, uscc, name, kind, district, in_registry, sources, existing, existing_row)
+    INSERT INTO {table} (month, uscc, name, kind, district, in_registry, sources, existing, existing_row)
     SELECT %(month)s, coalesce(r.uscc, f.uscc), coalesce(r.subject_name, n.name),
            CASE WHEN r.uscc IS NOT NULL THEN wh.subject_kind(r.subject_type) ELSE wh.uscc_kind(f.uscc) END,
            CASE WHEN r.uscc IS NOT NULL THEN r.district
@@ -80,17 +81,19 @@ def insert_statement() -> sql.Composed:
            r.existing_row IS NOT NULL, r.existing_row
     -- the few names joined last, as the small side of a hash
     FROM registry r FULL JOIN sources f ON f.uscc = r.uscc LEFT JOIN names n ON n.uscc = f.uscc""").format(
-        mentions=mentions, registry=sql.Literal(REGISTRY), feeds=sql.Literal(feeds))
+        mentions=mentions, registry=sql.Literal(REGISTRY), feeds=sql.Literal(feeds), table=table)
 
 
 def build_month(cur, month: dt.date, districts: list[str]) -> dict:
     """Replace M's rows of wh.subjects on `cur` (the caller's transaction), `districts` being the known
     district codes; records the build in wh.fact_builds. Returns the counts and a preview."""
     cur.execute("SET LOCAL work_mem = '256MB'")  # a city's mentions hash and sort in memory, not on disk
-    cur.execute("DELETE FROM wh.subjects WHERE month = %s", (month,))
-    cur.execute(insert_statement(), {"month": month, "districts": districts})
+    fresh = tables.fresh_month_table(cur, SUBJECTS, month)
+    cur.execute(insert_statement(fresh), {"month": month, "districts": districts})
     inserted = cur.rowcount
-    cur.execute("ANALYZE wh.subjects")  # the indicators plan on real counts
+    tables.swap_month(cur, SUBJECTS, fresh, month)  # the primary key is built here, on the rows in place
+    # the indicators plan on real counts; they read one month, so its partition's statistics are enough
+    cur.execute(sql.SQL("ANALYZE {}").format(tables.month_partition(SUBJECTS, month)))
     cur.execute("""INSERT INTO wh.fact_builds (feed, as_of_month, rows, built_at) VALUES (%s, %s, %s, now())
                    ON CONFLICT (feed, as_of_month) DO UPDATE SET rows = excluded.rows, built_at = excluded.built_at""",
                 (BUILD, month, inserted))
