@@ -151,6 +151,9 @@ def test_existing_enterprises_are_marked_from_any_row(db, deliver, ingest, query
     rows = dict(query("SELECT uscc, (name, district, existing, existing_row)::text FROM wh.subjects WHERE month = '2020-08-01'"))
     assert rows == {ENTERPRISE: f"({REGISTRY['主体名称']},370811,t,1)", INDIVIDUAL: "(邹城市张记小吃店,370883,f,)",
                     moved_then_open: "(先迁出,370811,t,4)", CITY_LEVEL: f"({LOGISTICS['企业名称']},370800,f,)"}
+    # the planner's statistics of the whole table: a USCC is one row of the month every reader reads
+    assert query("SELECT n_distinct FROM pg_stats WHERE schemaname = 'wh' AND tablename = 'subjects' "
+                 "AND attname = 'uscc' AND inherited") == [(-1.0,)]
     # a warehouse of an earlier version (one table, no existing_row): the column is added and its built
     # months filled, once, and the months move into partitions
     query("CREATE TABLE wh.subjects_old AS SELECT * FROM wh.subjects; DROP TABLE wh.subjects; "

@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS wh.subjects (
     existing_row integer,          -- row_no of the first such snapshot row: the line that counts it (`jn-credit explain`)
     PRIMARY KEY (month, uscc)
 ) PARTITION BY LIST (month);
+-- Every reader reads one month, where a USCC is one row: the planner is told so, not left to estimate
+-- from the parent's statistics, where each USCC recurs once a month.
+ALTER TABLE wh.subjects ALTER COLUMN uscc SET (n_distinct_inherited = -1);
 -- A table of an earlier version gains the columns; its months are rebuilt by the next wh/subjects run.
 ALTER TABLE wh.subjects ADD COLUMN IF NOT EXISTS existing boolean NOT NULL DEFAULT false;
 -- existing_row is filled for the months already built, once, when the column is added: the
@@ -53,6 +56,8 @@ BEGIN
             INSERT INTO wh.subjects SELECT * FROM wh.subjects__unpartitioned WHERE month = m;
         END LOOP;
         DROP TABLE wh.subjects__unpartitioned;
+        ALTER TABLE wh.subjects ALTER COLUMN uscc SET (n_distinct_inherited = -1);
+        ANALYZE wh.subjects;
     END IF;
 END $$;
 -- No index by kind: nothing looks subjects up by kind (the indicators read a month by the primary key's

@@ -24,6 +24,7 @@ PARSERS = {  # types a value can fail to parse as; the parse functions live in s
     "date": "to_date", "month": "to_month", "decimal": "to_decimal", "integer": "to_int",
     "year": "to_year", "period": "to_period",
 }
+ANALYZE_SHARE = 0.1  # a month this large a share of a table's rows refreshes its parent's statistics
 BLANKS = " \t\r\n\u3000"  # surrounding blanks, the full-width space included; empty = missing
 
 # Delivery facts every row carries, in both tables.
@@ -175,6 +176,18 @@ def swap_month(cur, table: sql.Identifier, fresh: sql.Identifier, month) -> None
     cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(fresh, sql.Identifier(target.strings[1])))
     cur.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
         table, target, sql.Literal(month)))
+
+
+def analyse_month(cur, table: sql.Identifier, month, rows: int) -> None:
+    """Statistics for a month just swapped in, before the next step reads it. The parent's span the
+    months (a join plans on them even where one partition is read) and autovacuum never analyses a
+    partitioned table; but ANALYZE of a parent re-samples every month's partition too, so the parent
+    is analysed only when it never was or the month's `rows` are a tenth of it or more (autovacuum's
+    rule), else just the month's partition."""
+    cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table.as_string(cur),))
+    known = cur.fetchone()[0]
+    whole = known < 0 or rows > ANALYZE_SHARE * known
+    cur.execute(sql.SQL("ANALYZE {}").format(table if whole else month_partition(table, month)))
 
 
 def migrate_unpartitioned(cur, spec: FeedSpec) -> None:

@@ -92,8 +92,7 @@ def build_month(cur, month: dt.date, districts: list[str]) -> dict:
     cur.execute(insert_statement(fresh), {"month": month, "districts": districts})
     inserted = cur.rowcount
     tables.swap_month(cur, SUBJECTS, fresh, month)  # the primary key is built here, on the rows in place
-    # the indicators plan on real counts; they read one month, so its partition's statistics are enough
-    cur.execute(sql.SQL("ANALYZE {}").format(tables.month_partition(SUBJECTS, month)))
+    tables.analyse_month(cur, SUBJECTS, month, inserted)  # the indicators plan on real counts
     cur.execute("""INSERT INTO wh.fact_builds (feed, as_of_month, rows, built_at) VALUES (%s, %s, %s, now())
                    ON CONFLICT (feed, as_of_month) DO UPDATE SET rows = excluded.rows, built_at = excluded.built_at""",
                 (BUILD, month, inserted))
