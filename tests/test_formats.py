@@ -4,13 +4,16 @@ headers, quoting, extra columns, blank and ragged rows."""
 
 import datetime as dt
 from decimal import Decimal
+import hashlib
 import io
 import json
 
 import openpyxl
 import pytest
 
+from jn_credit_dagster.lib.ingest import readers
 from jn_credit_dagster.lib.ingest.frames import CarefulPathNeeded, _transcode
+from jn_credit_dagster.lib.ingest.readers import CHUNK
 
 ROWS = [
     {"统一社会信用代码": "91370811MA3C5K7X06", "主体名称": "济宁市任城区鑫源商贸有限公司", "主体类型": "企业",
@@ -148,3 +151,32 @@ def test_transcoding_refuses_what_gb18030_cannot_decode(tmp_path):
     path.write_bytes("编号\n济宁\n".encode("gb18030") + b"\x81\x30\n")  # a four-byte character cut short
     with pytest.raises(CarefulPathNeeded):
         _transcode(path, "gb18030", io.BytesIO())
+
+
+@pytest.mark.parametrize("where, clean", [
+    (None, True),  # no BOM anywhere
+    (0, True),  # a BOM that starts the file is the file's own, not a line's
+    (1000, False),  # after a line break inside the first chunk
+    (CHUNK - 2, False),  # the line break in one chunk, the BOM across into the next
+    (CHUNK - 1, False),  # the line break the chunk's last byte
+    (CHUNK, False),  # the line break the next chunk's first byte
+    (2 * CHUNK + 77, False),  # in a later chunk
+])
+def test_fingerprint_finds_a_bom_at_any_line_start(where, clean, tmp_path):
+    body = bytearray(("济宁," * 10 + "\n").encode("gbk") * (3 * CHUNK // 31))
+    if where == 0:
+        body[:0] = b"\xef\xbb\xbf"
+    elif where is not None:
+        body[where:where + 4] = b"\n\xef\xbb\xbf"
+    path = tmp_path / "f.csv"
+    path.write_bytes(bytes(body))
+    fp = readers.fingerprint(path, text=True)
+    assert fp.clean is clean
+    assert fp.sha256 == hashlib.sha256(bytes(body)).hexdigest() and fp.bytes == len(body)
+
+
+def test_fingerprint_finds_a_nul_in_a_later_chunk(tmp_path):
+    body = b"a,b\n" * CHUNK
+    path = tmp_path / "f.csv"
+    path.write_bytes(body[:3 * CHUNK] + b"\x00" + body[3 * CHUNK:])
+    assert readers.fingerprint(path, text=True).clean is False
