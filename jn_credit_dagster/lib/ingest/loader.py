@@ -177,7 +177,7 @@ class MonthLoader:
         cur.execute(sql.SQL("ANALYZE {}").format(self.fresh_quarantine))  # raw's: with its parent's, below
         tables.swap_month(cur, tables.raw_table(spec), self.fresh_raw, month)
         tables.swap_month(cur, tables.quarantine_table(spec), self.fresh_quarantine, month)
-        self._analyse(self.result.accepted)
+        tables.analyse_month(cur, tables.raw_table(spec), month, self.result.accepted)
         for d, o in outcomes:
             if o.status != "redelivery":
                 copies = earlier.get((d.unit, d.feed, o.sha256), []) + self._copies.get((d.unit, o.sha256), [])
@@ -188,20 +188,6 @@ class MonthLoader:
         self._record_expectations()
         self.result.seconds = time.perf_counter() - started
         return self.result
-
-    def _analyse(self, accepted: int) -> None:
-        """Statistics for what was written, before the next step reads it. The parent's span the
-        months (a join over month <= M plans on them) and autovacuum never analyses a partitioned
-        table; but ANALYZE of a parent re-samples every month's partition too, so the parent is
-        analysed only when it never was or this month is a tenth of it or more (autovacuum's rule),
-        else just the new partition."""
-        cur, raw = self.cur, tables.raw_table(self.spec)
-        cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (raw.as_string(cur),))
-        known = cur.fetchone()[0]
-        if known < 0 or accepted > ANALYZE_SHARE * known:
-            cur.execute(sql.SQL("ANALYZE {}").format(raw))
-        else:
-            cur.execute(sql.SQL("ANALYZE {}").format(tables.month_partition(raw, self.month)))
 
     # -- one file -------------------------------------------------------------------------------
     def _file(self, d: Delivery) -> FileOutcome:
@@ -426,7 +412,6 @@ class MonthLoader:
 
 
 KEY_HASH_SEED = 20200825
-ANALYZE_SHARE = 0.1  # a month this large a share of a feed's rows refreshes the parent's statistics
 
 
 class _AcceptedKeys:
