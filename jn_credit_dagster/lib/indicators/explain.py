@@ -233,7 +233,7 @@ def _text(name: str, kind: str) -> sql.Composable | None:
 
 
 # The line's own column (computed before the sort): whether any of its text cells could need masking.
-_MAY_CHANGE = sql.Identifier("x", "_scrub")
+_MAY_CHANGE = "_scrub"
 
 
 def _cell(name: str, kind: str, personal: bool) -> sql.Composable:
@@ -249,7 +249,8 @@ def _cell(name: str, kind: str, personal: bool) -> sql.Composable:
         return sql.SQL("CASE WHEN btrim({0}, jn.privacy_spaces()) <> '' THEN jn.mask_personal({0}) "
                        "ELSE jn.scrub({0}) END").format(text)
     # most lines hold nothing to mask: one test of the whole line, not a regular expression per cell
-    return sql.SQL("CASE WHEN {} THEN jn.scrub({}) ELSE coalesce({}, '') END").format(_MAY_CHANGE, text, text)
+    return sql.SQL("CASE WHEN {} THEN jn.scrub({}) ELSE coalesce({}, '') END").format(
+        sql.Identifier("x", _MAY_CHANGE), text, text)
 
 
 def _kinds(cur, description) -> list[str]:
@@ -282,7 +283,7 @@ def copy_statement(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Pa
     # wider text; the outer ORDER BY is the same one, which the sorted subquery already satisfies.
     statement = sql.SQL("COPY (SELECT {select} FROM (SELECT x.*, {may_change} AS {flag} FROM ({wrapped}) x "
                         "ORDER BY {order}) x ORDER BY {order}) TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')").format(
-        select=select, may_change=may_change, flag=sql.Identifier("_scrub"), wrapped=_wrapped(ind, folder, _LEDGER_MASKED),
+        select=select, may_change=may_change, flag=sql.Identifier(_MAY_CHANGE), wrapped=_wrapped(ind, folder, _LEDGER_MASKED),
         order=_ORDER)
     return cur.mogrify(statement, params)
 
@@ -299,7 +300,7 @@ class _CrlfRecords:
             self.out.write(data.replace(b"\n", b"\r\n"))
             return
         parts = data.split(b'"')
-        for i in range(0, len(parts)):
+        for i in range(len(parts)):
             if (i % 2 == 0) != self.quoted:  # outside quotes
                 parts[i] = parts[i].replace(b"\n", b"\r\n")
         self.quoted = self.quoted != (len(parts) % 2 == 0)
