@@ -35,10 +35,15 @@ from jn_credit_dagster.lib.ingest.specs import load_specs
 
 EXPLAIN_DIR = paths.SQL / "indicators" / "explain"
 LEADING = ("in_numerator", "in_denominator", "weight", "reason", "feed", "unit", "path", "row_no", "key")
-# what the wrapper uses to find the path and does not print
-_LOCATION = ("month", "file_sha256")
+# what the wrapper uses to find the path and to order the lines, and does not print
+_LOCATION = ("month", "file_sha256", "_delivery")
 FETCH = 5000  # lines per round trip of the server-side cursor
-_ORDER = sql.SQL("x.in_numerator DESC, x.in_denominator DESC, x.feed, x.unit, x.month, x.file_sha256, x.row_no")
+# By delivery (feed, unit, month folder, SHA-256), then row. The delivery is compared as its rank in that
+# order (`_delivery`, one integer) rather than as four texts: a million-line sort then compares integers
+# (~1 s less server CPU for a city month's registry-sized file). The texts stay as the tie-break for a
+# line whose delivery has no ledger entry.
+_ORDER = sql.SQL("x.in_numerator DESC, x.in_denominator DESC, x._delivery, x.row_no, x.feed, x.unit, x.month, "
+                 "x.file_sha256")
 
 
 class ExplainError(ValueError):
@@ -118,16 +123,22 @@ def _params(month: dt.date, scope: Scope) -> dict:
     return {**parameters(month), "scope": scope.scope, "scope_key": scope.key}
 
 
-# The ledger as the wrapper joins it; for the CSV each path is masked once per ledger entry, not once per line.
-_LEDGER = sql.SQL("ingest.ledger")
-_LEDGER_MASKED = sql.SQL("(SELECT feed, unit, month, sha256, nullif(jn.scrub(path), '') AS path FROM ingest.ledger "
-                         "OFFSET 0)")
+def _ledger(path: str) -> sql.Composed:
+    """The ledger's deliveries as the wrapper joins them: `path` (an expression of the ledger's row) and the
+    delivery's rank; OFFSET 0 keeps `path` computed once per delivery, not once per line."""
+    return sql.SQL("(SELECT feed, unit, month, sha256, {} AS path, "
+                   "row_number() OVER (ORDER BY feed, unit, month, sha256) AS delivery "
+                   "FROM ingest.ledger WHERE sha256 IS NOT NULL OFFSET 0)").format(sql.SQL(path))
+
+
+_LEDGER = _ledger("path")
+_LEDGER_MASKED = _ledger("nullif(jn.scrub(path), '')")  # for the CSV, each path masked once
 
 
 def _wrapped(ind: Indicator, folder: Path, ledger: sql.Composable = _LEDGER) -> sql.Composed:
     """The explanation file with each line's path (the ledger entry of its delivery)."""
     body = explain_file(ind, folder).read_text(encoding="utf-8").strip().rstrip(";")
-    return sql.SQL("SELECT e.*, l.path AS path FROM ({body}\n) e LEFT JOIN {ledger} l ON l.feed = e.feed "
+    return sql.SQL("SELECT e.*, l.path AS path, l.delivery AS _delivery FROM ({body}\n) e LEFT JOIN {ledger} l ON l.feed = e.feed "
                    "AND l.unit = e.unit AND l.month = e.month AND l.sha256 = e.file_sha256").format(
         body=sql.SQL(body), ledger=ledger)
 
