@@ -42,8 +42,9 @@ FETCH = 5000  # lines per round trip of the server-side cursor
 # order (`_delivery`, one integer) rather than as four texts: a million-line sort then compares integers
 # (~1 s less server CPU for a city month's registry-sized file). The texts stay as the tie-break for a
 # line whose delivery has no ledger entry.
-_ORDER = sql.SQL("x.in_numerator DESC, x.in_denominator DESC, x._delivery, x.row_no, x.feed, x.unit, x.month, "
-                 "x.file_sha256")
+_ORDER_BY = ("in_numerator", "in_denominator", "_delivery", "row_no", "feed", "unit", "month", "file_sha256")
+_ORDER = sql.SQL(", ").join(sql.SQL("{}{}").format(sql.Identifier("x", c), sql.SQL(" DESC" if c.startswith("in_") else ""))
+                            for c in _ORDER_BY)
 
 
 class ExplainError(ValueError):
@@ -291,10 +292,14 @@ def copy_statement(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Pa
     may_change = (sql.SQL("jn.scrub_may_change(concat_ws(chr(1), {}))").format(sql.SQL(", ").join(texts))
                   if texts else sql.SQL("false"))
     # Sorted first, printed after: the sort (on disk at city scale) then moves the typed lines, not their
-    # wider text; the outer ORDER BY is the same one, which the sorted subquery already satisfies.
-    statement = sql.SQL("COPY (SELECT {select} FROM (SELECT x.*, {may_change} AS {flag} FROM ({wrapped}) x "
+    # wider text; the outer ORDER BY is the same one, which the sorted subquery already satisfies. The sort
+    # keys lead the sorted lines: a key after text or NULL columns is found by walking the line's columns
+    # on every comparison (a seventh of a million-line file's server CPU).
+    sorted_columns = [*_ORDER_BY, *(n for n in kinds if n not in _ORDER_BY)]
+    statement = sql.SQL("COPY (SELECT {select} FROM (SELECT {columns}, {may_change} AS {flag} FROM ({wrapped}) x "
                         "ORDER BY {order}) x ORDER BY {order}) TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')").format(
-        select=select, may_change=may_change, flag=sql.Identifier(_MAY_CHANGE), wrapped=_wrapped(ind, folder, _LEDGER_MASKED),
+        select=select, columns=sql.SQL(", ").join(sql.Identifier("x", n) for n in sorted_columns),
+        may_change=may_change, flag=sql.Identifier(_MAY_CHANGE), wrapped=_wrapped(ind, folder, _LEDGER_MASKED),
         order=_ORDER)
     return cur.mogrify(statement, params)
 
