@@ -259,6 +259,27 @@ def test_the_csv_is_the_lines_masked_as_python_masks_them(city, ind_id):
         assert rendered.getvalue() == expected.getvalue().encode("utf-8"), (ind_id, str(scope))
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])
+def test_crlf_records_end_records_not_quoted_newlines_at_any_chunk_size(monkeypatch, chunk):
+    """COPY's records (one per write, as psycopg2 gives them) come out as csv.writer writes the same rows:
+    CRLF between records, a newline inside a quoted value kept, whatever the chunk boundaries."""
+    rows = [["1", "a"], ["2", 'say "hi"\nthen go'], ["3", "x,y"], ["4", "two\nlines\n"], ["5", '"'], ["6", ""]]
+    records = []
+    for row in rows:  # COPY's CSV: LF record ends, quoted where csv needs it
+        line = io.StringIO(newline="")
+        csv.writer(line, lineterminator="\n").writerow(row)
+        records.append(line.getvalue().encode())
+    expected = io.StringIO(newline="")
+    csv.writer(expected).writerows(rows)
+    monkeypatch.setattr(explain._CrlfRecords, "CHUNK", chunk)
+    out = io.BytesIO()
+    converter = explain._CrlfRecords(out)
+    for record in records:
+        converter.write(record)
+    converter.flush()
+    assert out.getvalue() == expected.getvalue().encode()
+
+
 def test_the_explanations_asset_writes_the_files_the_bulletin_links(city):
     """reports/explanations of M: one file per red / yellow data indicator beside the bulletin, its lines
     in the metadata, each file the bytes `jn-credit explain ID --format csv` prints."""
