@@ -42,8 +42,9 @@ FETCH = 5000  # lines per round trip of the server-side cursor
 # order (`_delivery`, one integer) rather than as four texts: a million-line sort then compares integers
 # (~1 s less server CPU for a city month's registry-sized file). The texts stay as the tie-break for a
 # line whose delivery has no ledger entry.
-_ORDER_BY = ("in_numerator", "in_denominator", "_delivery", "row_no", "feed", "unit", "month", "file_sha256")
-_ORDER = sql.SQL(", ").join(sql.SQL("{}{}").format(sql.Identifier("x", c), sql.SQL(" DESC" if c.startswith("in_") else ""))
+_DESCENDING = ("in_numerator", "in_denominator")  # counted lines first
+_ORDER_BY = (*_DESCENDING, "_delivery", "row_no", "feed", "unit", "month", "file_sha256")
+_ORDER = sql.SQL(", ").join(sql.SQL("{} DESC" if c in _DESCENDING else "{}").format(sql.Identifier("x", c))
                             for c in _ORDER_BY)
 
 
@@ -124,16 +125,16 @@ def _params(month: dt.date, scope: Scope) -> dict:
     return {**parameters(month), "scope": scope.scope, "scope_key": scope.key}
 
 
-def _ledger(path: str) -> sql.Composed:
+def _ledger(path: sql.Composable) -> sql.Composed:
     """The ledger's deliveries as the wrapper joins them: `path` (an expression of the ledger's row) and the
     delivery's rank; OFFSET 0 keeps `path` computed once per delivery, not once per line."""
     return sql.SQL("(SELECT feed, unit, month, sha256, {} AS path, "
                    "row_number() OVER (ORDER BY feed, unit, month, sha256) AS delivery "
-                   "FROM ingest.ledger WHERE sha256 IS NOT NULL OFFSET 0)").format(sql.SQL(path))
+                   "FROM ingest.ledger WHERE sha256 IS NOT NULL OFFSET 0)").format(path)
 
 
-_LEDGER = _ledger("path")
-_LEDGER_MASKED = _ledger("nullif(jn.scrub(path), '')")  # for the CSV, each path masked once
+_LEDGER = _ledger(sql.SQL("path"))
+_LEDGER_MASKED = _ledger(sql.SQL("nullif(jn.scrub(path), '')"))  # for the CSV, each path masked once
 
 
 def _wrapped(ind: Indicator, folder: Path, ledger: sql.Composable = _LEDGER) -> sql.Composed:
@@ -288,7 +289,7 @@ def copy_statement(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Pa
     # NULL and '' both print as an empty field (COPY would quote an empty string)
     select = sql.SQL(", ").join(sql.SQL("nullif({}, '') AS {}").format(c, sql.Identifier(n)) for c, n in zip(cells, columns))
     # the masked text cells joined by a non-digit: jn.scrub can change a cell only where this may change
-    texts = [t for n in columns if n != "path" and n not in personal for t in [_text(n, kinds[n])] if t is not None]
+    texts = [t for n in columns if n != "path" and n not in personal and (t := _text(n, kinds[n])) is not None]
     may_change = (sql.SQL("jn.scrub_may_change(concat_ws(chr(1), {}))").format(sql.SQL(", ").join(texts))
                   if texts else sql.SQL("false"))
     # Sorted first, printed after: the sort (on disk at city scale) then moves the typed lines, not their
