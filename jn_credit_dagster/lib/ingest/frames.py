@@ -8,7 +8,7 @@ its overflow noted).
 CSV is parsed by Arrow's reader, single-threaded so that every record it cannot take (a ragged
 one) is reported with its record number; such records are parsed again alone and slotted back in
 order. What Arrow cannot read at all (a wrong encoding guess, a header with a line break) goes the
-careful way: readers.open_table, record by record in Python. .xlsx and JSON always go that way.
+careful way: a table readers.open_table opened, record by record in Python. .xlsx and JSON always go that way.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from jn_credit_dagster.lib.ingest.limits import Limits, current
-from jn_credit_dagster.lib.ingest.readers import Unreadable, open_regular, open_table
+from jn_credit_dagster.lib.ingest.readers import Table, Unreadable, open_regular
 
 BATCH_ROWS = 100_000  # records per frame on the careful path
 BLOCK_BYTES = 1 << 20  # Arrow's parse block: it reads about 30 blocks ahead
@@ -66,19 +66,19 @@ def _frame(records: list[list], width: int) -> pl.DataFrame:
     return pl.DataFrame(records, schema=schema, orient="row")
 
 
-def careful_frames(path: Path, fmt: str, encoding: str | None, width: int) -> Iterator[pl.DataFrame]:
-    """Any format, record by record (readers.open_table raises Unreadable for whole-file problems)."""
-    with open_table(path, fmt, encoding) as table:
-        batch: list[list] = []
-        for n, fields in enumerate(table.rows, 1):
-            record = staged(list(fields), width, n)
-            if record is not None:
-                batch.append(record)
-            if len(batch) >= BATCH_ROWS:
-                yield _frame(batch, width)
-                batch = []
-        if batch:
+def table_frames(table: Table, width: int) -> Iterator[pl.DataFrame]:
+    """Any format, record by record, from a table readers.open_table has open (the caller read its
+    header from the same opening: a JSON file's guard pass and an .xlsx's workbook are not done twice)."""
+    batch: list[list] = []
+    for n, fields in enumerate(table.rows, 1):
+        record = staged(list(fields), width, n)
+        if record is not None:
+            batch.append(record)
+        if len(batch) >= BATCH_ROWS:
             yield _frame(batch, width)
+            batch = []
+    if batch:
+        yield _frame(batch, width)
 
 
 class _Ragged:

@@ -33,7 +33,7 @@ from psycopg2 import sql
 from jn_credit_dagster.lib.common import database
 from jn_credit_dagster.lib.ingest import copy_binary, ledger, tables
 from jn_credit_dagster.lib.ingest.frame_judge import DecimalRangeError, FrameJudge, copy_csv_text
-from jn_credit_dagster.lib.ingest.frames import CarefulPathNeeded, careful_frames, fast_csv_frames
+from jn_credit_dagster.lib.ingest.frames import CarefulPathNeeded, fast_csv_frames, table_frames
 from jn_credit_dagster.lib.ingest.inbox import Delivery, scan
 from jn_credit_dagster.lib.ingest.prefetch import Prefetched
 from jn_credit_dagster.lib.ingest.readers import Unreadable, detect_encoding, fingerprint, open_table
@@ -237,19 +237,23 @@ class MonthLoader:
         return outcome
 
     def _load_file(self, d: Delivery, outcome: FileOutcome, clean: bool) -> None:
-        """The fast path for a clean CSV (no NUL, no BOM inside), else record by record."""
+        """The fast path for a clean CSV (no NUL, no BOM inside), else record by record from the one
+        opening that gave the header."""
         with open_table(d.path, d.fmt, outcome.encoding) as table:
             header = list(table.header)
-        targets, extras = _columns_for(self.spec, header)
-        if d.fmt == "csv" and clean and not any("\n" in h or "\r" in h for h in header):
-            try:
-                self._judge_frames(d, outcome, fast_csv_frames(d.path, outcome.encoding or "utf-8", len(header)),
-                                   targets, extras, nul_free=True)
+            targets, extras = _columns_for(self.spec, header)
+            if not (d.fmt == "csv" and clean and not any("\n" in h or "\r" in h for h in header)):
+                self._judge_frames(d, outcome, table_frames(table, len(header)), targets, extras)
                 return
-            except CarefulPathNeeded:
-                self._forget(d, outcome)
-                outcome.encoding = detect_encoding(d.path)  # the first megabyte's guess may have been wrong
-        self._judge_frames(d, outcome, careful_frames(d.path, d.fmt, outcome.encoding, len(header)), targets, extras)
+        try:
+            self._judge_frames(d, outcome, fast_csv_frames(d.path, outcome.encoding or "utf-8", len(header)),
+                               targets, extras, nul_free=True)
+            return
+        except CarefulPathNeeded:
+            self._forget(d, outcome)
+            outcome.encoding = detect_encoding(d.path)  # the first megabyte's guess may have been wrong
+        with open_table(d.path, d.fmt, outcome.encoding) as table:
+            self._judge_frames(d, outcome, table_frames(table, len(header)), targets, extras)
 
     def _forget(self, d: Delivery, outcome: FileOutcome) -> None:
         """Take back what a file wrote before it failed."""
