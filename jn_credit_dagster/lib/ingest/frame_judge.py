@@ -721,6 +721,9 @@ def _number(value) -> Decimal:
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
 
 
+DELIVERY_COLUMNS = ("delivery_date", "unit")  # what a rule may read of the delivery besides its month
+
+
 class FrameJudge:
     """A feed's suite compiled once to Polars expressions.
 
@@ -812,8 +815,13 @@ class FrameJudge:
             return col.is_not_null() & out
         raise CompileError(f"expectation type {rule.type} has no Polars form")
 
-    def judge(self, chunk: pl.DataFrame, *, month: dt.date, delivery_date: dt.date, unit: str) -> pl.DataFrame:
+    def judge(self, chunk: pl.DataFrame, *, month: dt.date, delivery_date: dt.date | None = None,
+              unit: str | None = None) -> pl.DataFrame:
+        """The chunk's rows typed, each with its reasons. `delivery_date` and `unit` are the delivery's; a
+        chunk of several deliveries' rows (the loader's small files, judged at once) carries them as
+        columns of those names instead."""
         cols = self.spec.columns
+        delivery = [c for c in DELIVERY_COLUMNS if c in chunk.columns]
         chunk = chunk.with_columns(  # an absent column is all null; an all-null one may come as pl.Null
             [pl.col(c.name).cast(pl.String) if c.name in chunk.columns else pl.lit(None, pl.String).alias(c.name)
              for c in cols])
@@ -822,7 +830,7 @@ class FrameJudge:
         # 1. trimmed, then typed text (decimals as their normalised text)
         frame = chunk.select(
             pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), pl.col("row_no").cast(pl.Int64),
-            pl.col("_malformed").is_not_null().alias("_malformed"),
+            pl.col("_malformed").is_not_null().alias("_malformed"), *delivery,
             *[trimmed(c.name).alias(f"__v__{c.name}") for c in cols])
         frame = frame.with_columns(self._typed)
         # 2. decimals: one exact scale for the chunk
@@ -834,8 +842,8 @@ class FrameJudge:
         frame = frame.with_columns(
             [(pl.col(c.name).is_null() & pl.col(f"__v__{c.name}").is_not_null()).alias(f"__bad__{c.name}")
              for c in self.parsed]
-            + [pl.lit(month, pl.Date).alias("month"), pl.lit(delivery_date, pl.Date).alias("delivery_date"),
-               pl.lit(unit, pl.String).alias("unit")])
+            + [pl.lit(month, pl.Date).alias("month")]
+            + ([] if delivery else [pl.lit(delivery_date, pl.Date).alias("delivery_date"), pl.lit(unit, pl.String).alias("unit")]))
         derived = self._compiler.derived.items()
         if derived:
             frame = frame.with_columns([a.alias(f"{name}__arg{i}") for name, (_, _, args) in derived

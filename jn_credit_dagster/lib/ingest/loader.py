@@ -4,7 +4,10 @@ A file is the unit of failure. Each one is read, judged and written on its own, 
 pass: frames of text (frames.py) → the feed's suite compiled to Polars (frame_judge.py) → COPY of
 the correct rows into a fresh month table of raw.<feed> and of the others, with every reason,
 into one of quarantine.<feed>. Whatever goes wrong with a file — a parse error, a guard, a value
-no column can hold — makes that file `rejected` with a reason code and the others load.
+no column can hold — makes that file `rejected` with a reason code and the others load. Small files
+(≤ 1 MB, most of a city month's) are read ahead and judged together as one frame, each row with its own
+delivery's date and unit, then written each in its turn: the same rows and reasons, the suite's fixed
+cost paid once rather than once per file.
 
 The month is published atomically: the fresh tables are filled in one transaction, indexed,
 analysed and swapped in for the month's partitions, with the ledger entries and the expectation
@@ -154,6 +157,9 @@ class MonthLoader:
         self._keys_table = False
         self._any_other_month: bool | None = None
         self._writer = _CopyWriter(cursor.connection)
+        # small files judged ahead, in one frame with the month's other small files: rel -> (sha256, named, typed, extras)
+        self._judged: dict[str, tuple[str, pl.DataFrame, pl.DataFrame, list[str]]] = {}
+        self._tried: set[str] = set()  # files already offered to a batch (taken or left to be judged alone)
 
     # -- the month ----------------------------------------------------------------------------
     def run(self) -> MonthResult:
@@ -168,8 +174,12 @@ class MonthLoader:
 
         deliveries = [d for d in scan(self.inbox, {spec.id}, month)
                       if d.feed == spec.id and (d.problem is None or d.problem[0] not in INBOX_PROBLEMS)]
+        outcomes = []
         try:
-            outcomes = [(d, self._file(d)) for d in deliveries]
+            for i, d in enumerate(deliveries):
+                if d.rel not in self._tried and _small(d):
+                    self._judge_small_files(deliveries[i:])
+                outcomes.append((d, self._file(d)))
         finally:
             self._writer.close()
         self.result.files = [o for _, o in outcomes]
@@ -238,7 +248,12 @@ class MonthLoader:
 
     def _load_file(self, d: Delivery, outcome: FileOutcome, clean: bool) -> None:
         """The fast path for a clean CSV (no NUL, no BOM inside), else record by record from the one
-        opening that gave the header."""
+        opening that gave the header; a small file judged ahead (with others) is only taken."""
+        judged = self._judged.pop(d.rel, None)
+        if judged is not None and judged[0] == outcome.sha256:
+            _, named, typed, extras = judged
+            self._take(d, outcome, [(named, typed)], extras)
+            return
         with open_table(d.path, d.fmt, outcome.encoding) as table:
             header = list(table.header)
             targets, extras = _columns_for(self.spec, header)
@@ -255,6 +270,61 @@ class MonthLoader:
         with open_table(d.path, d.fmt, outcome.encoding) as table:
             self._judge_frames(d, outcome, table_frames(table, len(header)), targets, extras)
 
+    # -- small files, judged together ----------------------------------------------------------------
+    def _judge_small_files(self, upcoming: list[Delivery]) -> None:
+        """Read the next small files of the month and judge their rows as one frame: the suite costs
+        ~30 ms a frame whatever its size, and a city month has hundreds of files of a few hundred rows.
+        Each file's judged rows wait in self._judged for its turn, when they are written as its own (its
+        duplicates, its outcome). A file that cannot be read here, or a batch the judge refuses (one
+        file's decimals too long for the others'), is judged alone in its turn, as a large file is."""
+        staged, rows = [], 0
+        for d in upcoming:
+            if rows >= SMALL_BATCH_ROWS:
+                break
+            if d.rel in self._tried or not _small(d):
+                continue
+            self._tried.add(d.rel)
+            read = self._read_small(d)
+            if read is not None:
+                staged.append((d, *read))
+                rows += read[1].height
+        if len(staged) < 2:
+            return
+        batch = pl.concat([named.select(*[pl.col(c).cast(pl.String) for c in self.raw_cols],
+                                        pl.col("row_no").cast(pl.Int64), pl.col("_malformed").cast(pl.String),
+                                        pl.lit(d.delivery_date, pl.Date).alias("delivery_date"),
+                                        pl.lit(d.unit, pl.String).alias("unit"))
+                           for d, _, named, _ in staged])
+        try:
+            typed = self.judge.judge(batch, month=self.month)
+        except Exception:  # noqa: BLE001 - each file is judged alone in its turn, and fails alone
+            return
+        offset = 0
+        for d, sha, named, extras in staged:
+            self._judged[d.rel] = (sha, named, typed.slice(offset, named.height), extras)
+            offset += named.height
+
+    def _read_small(self, d: Delivery) -> tuple[str, pl.DataFrame, list[str]] | None:
+        """(sha256, named rows, extras) of a small file read in one frame, else None (its turn reads it)."""
+        if d.unit not in UNITS or not self.spec.allows(d.unit) or d.rel in self.refused:
+            return None
+        try:
+            fp = fingerprint(d.path, text=d.fmt in ("csv", "json"))
+            if (d.unit, fp.sha256) in self._seen:
+                return None
+            with open_table(d.path, d.fmt, fp.encoding) as table:
+                header = list(table.header)
+                targets, extras = _columns_for(self.spec, header)
+                fast = d.fmt == "csv" and fp.clean and not any("\n" in h or "\r" in h for h in header)
+                frames = fast_csv_frames(d.path, fp.encoding or "utf-8", len(header)) if fast \
+                    else table_frames(table, len(header))
+                first = next(frames, None)
+                if first is None or next(frames, None) is not None:
+                    return None
+            return fp.sha256, self._named(first, targets, nul_free=fast), extras
+        except Exception:  # noqa: BLE001 - whatever it is, the file's own turn meets it and says so
+            return None
+
     def _forget(self, d: Delivery, outcome: FileOutcome) -> None:
         """Take back what a file wrote before it failed."""
         self._writer.drain()
@@ -269,25 +339,32 @@ class MonthLoader:
     def _judge_frames(self, d: Delivery, outcome: FileOutcome, frames, targets: list[str], extras: list[str],
                       nul_free: bool = False) -> None:
         """`nul_free`: the file's bytes have no NUL (its fingerprint says so), so neither has its text."""
+        with Prefetched(frames, name="read-frames") as ahead:  # the next frame is read while this one is judged
+            named = (self._named(frame, targets, nul_free) for frame in ahead)
+            self._take(d, outcome, ((n, self.judge.judge(n, month=self.month, delivery_date=d.delivery_date,
+                                                          unit=d.unit)) for n in named), extras)
+
+    def _take(self, d: Delivery, outcome: FileOutcome, judged, extras: list[str]) -> None:
+        """Write a file's judged frames ((named, typed) pairs, in order) to raw and quarantine."""
         if self.spec.kind == "snapshot":  # a snapshot's key is unique within the delivery
             self._accepted = _AcceptedKeys(self.keys)
-        with Prefetched(frames, name="read-frames") as ahead:  # the next frame is read while this one is judged
-            for frame in ahead:
-                self._judge_frame(d, outcome, frame, targets, extras, nul_free)
+        for named, typed in judged:
+            self._accept(d, outcome, named, typed, extras)
         self._writer.drain()  # the file's rows are in, or its failure is its own
         if outcome.rows == 0:
             raise FileRejected("empty", "no data rows")
 
-    def _judge_frame(self, d: Delivery, outcome: FileOutcome, frame: pl.DataFrame, targets: list[str],
-                     extras: list[str], nul_free: bool) -> None:
+    def _named(self, frame: pl.DataFrame, targets: list[str], nul_free: bool) -> pl.DataFrame:
+        """The delivered text under the spec's names (and the extras'), as the judge and quarantine take it."""
         positions = [f"c{i}" for i in range(len(targets))]
         if not nul_free and frame.select(
                 pl.any_horizontal(pl.col(c).str.contains("\x00", literal=True).any() for c in positions)).item():
             raise FileRejected("unreadable", "contains NUL characters: not text")
-        # the delivered text under the spec's names (and the extras'), as the judge and quarantine take it
         named = frame.select(*[pl.col(p).alias(t) for p, t in zip(positions, targets)], "row_no", "_malformed")
-        named = named.with_columns(pl.lit(None, pl.String).alias(c) for c in self.raw_cols if c not in named.columns)
-        typed = self.judge.judge(named, month=self.month, delivery_date=d.delivery_date, unit=d.unit)
+        return named.with_columns(pl.lit(None, pl.String).alias(c) for c in self.raw_cols if c not in named.columns)
+
+    def _accept(self, d: Delivery, outcome: FileOutcome, named: pl.DataFrame, typed: pl.DataFrame,
+                extras: list[str]) -> None:
         reasons = self._duplicates(d, named, typed)
         correct = reasons.list.len() == 0
 
@@ -416,6 +493,17 @@ class MonthLoader:
 
 
 KEY_HASH_SEED = 20200825
+SMALL_FILE_BYTES = 1 << 20  # a file this small is judged in one frame with the month's other small files …
+SMALL_BATCH_ROWS = 50_000  # … up to about this many rows at once
+
+
+def _small(d: Delivery) -> bool:
+    if d.problem is not None or not d.has_content:
+        return False
+    try:
+        return d.path.lstat().st_size <= SMALL_FILE_BYTES
+    except OSError:
+        return False
 
 
 class _AcceptedKeys:
