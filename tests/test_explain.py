@@ -306,3 +306,17 @@ def test_the_explanations_asset_writes_the_files_the_bulletin_links(city):
     done = subprocess.run([sys.executable, "-m", "jn_credit_dagster.cli", "explain", ind_id, "--month", "2020-08",
                            "--format", "csv"], capture_output=True, env={**os.environ, **env}, timeout=300)
     assert done.returncode == 0 and done.stdout == linked[ind_id].read_bytes()
+
+
+def test_the_estimate_puts_the_longest_explanations_first(city):
+    """reports/explanations writes the files largest first by the planner's estimate: on this month the
+    estimate's order puts the files of the most lines ahead of the least (checked against the real counts)."""
+    url, _ = city
+    month, scope = MONTH, explain.Scope.parse("city")
+    with database.transaction(url) as cur:
+        lines = {i: explain.write_csv(cur.connection, explain.indicator(i), month, scope, io.BytesIO())
+                 for i in explain.explainable()}
+        estimate = {i: explain.estimated_lines(cur, explain.indicator(i), month, scope) for i in lines}
+    ranked = sorted(lines, key=lambda i: -estimate[i])
+    half = len(ranked) // 2
+    assert min(lines[i] for i in ranked[:3]) > max(lines[i] for i in ranked[half:])

@@ -70,8 +70,14 @@ def build(url: str, month: dt.date, city_indicators: list[dict], out: Path,
             part.replace(path)
             return ind_id, {"path": path, "lines": n, "seconds": time.perf_counter() - started}
 
+        # The largest first, by the planner's estimate: the writers then finish together, rather than one
+        # writing the last million-line file alone while the other core idles (~4 s of a city month).
+        city = explain.Scope.parse("city")
+        largest_first = sorted(files.items(), key=lambda item: -explain.estimated_lines(
+            lead, explain.indicator(item[0]), month, city))
         with ThreadPoolExecutor(max(1, workers), thread_name_prefix="explain") as pool:
-            return dict(pool.map(write, files.items()))
+            written = dict(pool.map(write, largest_first))
+        return {ind_id: written[ind_id] for ind_id in files}
 
 
 def _repeatable_read(cur) -> None:

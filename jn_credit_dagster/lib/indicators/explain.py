@@ -163,6 +163,12 @@ def summary(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = EX
     return found
 
 
+def estimated_lines(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = EXPLAIN_DIR) -> float:
+    """The planner's estimate of the explanation's lines (planned, not run)."""
+    cur.execute(sql.SQL("EXPLAIN (FORMAT JSON) SELECT * FROM ({}) x").format(_wrapped(ind, folder)), _params(month, scope))
+    return float(cur.fetchone()[0][0]["Plan"]["Plan Rows"])
+
+
 def _personal_columns() -> set[str]:
     return {c.name for spec in load_specs().values() for c in spec.columns if c.personal}
 
