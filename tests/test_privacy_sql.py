@@ -5,7 +5,8 @@ the character classes the SQL spells out are Python's `re` classes, code point b
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 import random
 import re
 
@@ -14,6 +15,7 @@ import pytest
 from jn_credit_dagster.lib.common import database
 from jn_credit_dagster.lib.common.identifiers import id_check_char, uscc_valid
 from jn_credit_dagster.lib.common.privacy import mask_ids, mask_personal, mask_url, scrub
+from jn_credit_dagster.lib.indicators import explain
 
 
 def id_number(body17: str, valid: bool = True) -> str:
@@ -100,20 +102,34 @@ def test_the_stripped_spaces_are_pythons(cur):
     assert sorted(cur.fetchone()[0]) == [chr(i) for i in range(0x110000) if chr(i).isspace()]
 
 
-def test_a_line_that_may_not_change_is_left_as_it_is(cur):
-    """jn.scrub_may_change, the explanation CSV's test of a whole line: false only where scrub changes
-    nothing, on one value and on values joined by chr(1) (what would change one of them is in the join)."""
-    values = TRICKY + fuzz(4000, seed=12)
-    cur.execute("SELECT jn.scrub_may_change(v) FROM unnest(%s::text[]) WITH ORDINALITY AS t(v, n) ORDER BY n", (values,))
-    may = [r[0] for r in cur.fetchall()]
-    assert not [v for v, m in zip(values, may) if not m and scrub(v) != (v or "")]
-    assert any(may) and not all(may)
+def _record(cells) -> bytes:
+    """One CSV record as COPY sends it: quoted where needed, ended by a newline."""
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()[:-2].encode("utf-8") + b"\n"
+
+
+def test_every_explanation_record_that_needs_a_scrub_is_found():
+    """explain.scrub_candidates, the explanation CSV's search for the records to scrub: every record with
+    a value scrub changes has a candidate, most others none; and _CrlfRecords, scrubbing the candidates'
+    cells, writes what csv.writer writes of the values scrubbed, whatever records share a chunk."""
+    # and ASCII digits with a full-width check character (the run's end is not the ID's)
+    shaped_x = next(b + "X" for n in range(1000) if id_check_char(b := f"37081119850302{n:03d}") == "X")
+    values = TRICKY + [shaped_x[:-1] + "Ｘ", shaped_x[:-1] + "ｘ", f"证{shaped_x[:-1]}Ｘ号"] + fuzz(4000, seed=12)
     r = random.Random(5)
-    lines = [[r.choice(values) for _ in range(r.randint(1, 4))] for _ in range(3000)]
-    cur.execute("SELECT jn.scrub_may_change(array_to_string(v, chr(1))) FROM jsonb_array_elements(%s::jsonb) "
-                "WITH ORDINALITY AS t(j, n), LATERAL (SELECT array_agg(e) AS v FROM jsonb_array_elements_text(j) e) a "
-                "ORDER BY n", (json.dumps(lines),))
-    may = [r[0] for r in cur.fetchall()]
+    lines = [[r.choice(values) for _ in range(4)] for _ in range(3000)]  # a file's records are of one width
+    records = [_record(line) for line in lines]
+    found = [bool(list(explain.scrub_candidates(record))) for record in records]
     changed = [any(scrub(v) != (v or "") for v in line) for line in lines]
-    assert not [line for line, m, c in zip(lines, may, changed) if c and not m]
-    assert any(changed) and not all(changed)
+    assert not [line for line, f, c in zip(lines, found, changed) if c and not f]
+    assert any(changed) and sum(found) < len(found)
+    for chunk in (1, 300, 1 << 20):
+        out = io.BytesIO()
+        writer = explain._CrlfRecords(out, scrubbed=list(range(4)))
+        writer.CHUNK = chunk
+        for record in records:
+            writer.write(record)
+        writer.flush()
+        expected = io.StringIO(newline="")
+        csv.writer(expected).writerows([scrub(v) for v in line] for line in lines)
+        assert out.getvalue() == expected.getvalue().encode("utf-8"), chunk

@@ -226,15 +226,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE jn.mask_ids(v) END
 $$;
 
--- Whether jn.scrub could change v: false means scrub(v) is v ('' for NULL). It holds for several texts
--- joined by a non-digit (concat_ws(chr(1), …)) too, since what would change one of them is in the join:
--- a rendered line is tested once, not cell by cell (each test is a regular expression's run). One
--- expression naming v once ('=', '://' or an ID's window): the function is inlined with its argument, the
--- join, and a v named four times was the join built four times a line (~5 s of a million-line file).
-CREATE OR REPLACE FUNCTION jn.scrub_may_change(v text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(v ~ ('=|://|' || jn.id_window_regex()), false)
-$$;
+-- The explanation CSV tested each line here once; write_csv now finds the few lines to scrub in the bytes
+-- COPY sends (lib/indicators/explain.py, scrub_candidates).
+DROP FUNCTION IF EXISTS jn.scrub_may_change(text);
 
 -- privacy.mask_personal: a personal identifier shown at all, stripped, its first 3 and last 2
 -- characters kept (4 or fewer: all hidden).

@@ -12,15 +12,22 @@ that decided it. A file only needs to honour the scopes its indicator stores row
 Here the file is wrapped to add each line's `path` from the ingest ledger. Every text value leaves
 masked: personal columns (`personal: true` in a feed spec) whole, 身份证号-shaped runs anywhere. The CSV
 (`--format csv`, the bulletin's explain/<ID>.csv) is rendered by PostgreSQL itself — COPY … TO STDOUT,
-masked by sql/schema/036_privacy.sql's functions, which tests hold equal to lib/common/privacy.py — so a
-city month's million lines stream at the server's speed; the table and JSON formats read the lines
-through a server-side cursor and mask them with lib/common/privacy.py.
+personal columns and paths masked by sql/schema/036_privacy.sql's functions, which tests hold equal to
+lib/common/privacy.py — so a city month's million lines stream at the server's speed; the few records
+whose other text could need masking are found in the bytes as they arrive and scrubbed by
+lib/common/privacy.py. The table and JSON formats read the lines through a server-side cursor and mask
+them with lib/common/privacy.py.
 """
 
 from __future__ import annotations
 
+import bisect
+import csv
 import datetime as dt
+import io
+import itertools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -251,11 +258,9 @@ def _text(name: str, kind: str) -> sql.Composable | None:
     return (sql.SQL("array_to_string({}, ';', '')") if kind == _ARRAY else sql.SQL("{}::text")).format(column)
 
 
-# The line's own column (computed before the sort): whether any of its text cells could need masking.
-_MAY_CHANGE = "_scrub"
-
-
 def _cell(name: str, kind: str, personal: bool) -> sql.Composable:
+    """The cell as COPY prints it. A personal column is masked here; other text is scrubbed as the records
+    arrive (scrub_candidates finds the few where that can change anything)."""
     column = sql.Identifier("x", name)
     if kind == _NUMBER:
         return sql.SQL("{}::text").format(column)
@@ -267,9 +272,7 @@ def _cell(name: str, kind: str, personal: bool) -> sql.Composable:
     if personal:
         return sql.SQL("CASE WHEN btrim({0}, jn.privacy_spaces()) <> '' THEN jn.mask_personal({0}) "
                        "ELSE jn.scrub({0}) END").format(text)
-    # most lines hold nothing to mask: one test of the whole line, not a regular expression per cell
-    return sql.SQL("CASE WHEN {} THEN jn.scrub({}) ELSE coalesce({}, '') END").format(
-        sql.Identifier("x", _MAY_CHANGE), text, text)
+    return sql.SQL("coalesce({}, '')").format(text)
 
 
 def _kinds(cur, description) -> list[str]:
@@ -280,9 +283,11 @@ def _kinds(cur, description) -> list[str]:
     return [kinds[d.type_code] for d in description]
 
 
-def copy_statement(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Path = EXPLAIN_DIR) -> bytes:
-    """COPY (every line, printed and masked as lines() gives it, counted lines first) TO STDOUT as CSV
-    with a header: LEADING, then the deciding columns; `weight` 0 on a line left out."""
+def copy_statement(cur, ind: Indicator, month: dt.date, scope: Scope,
+                   folder: Path = EXPLAIN_DIR) -> tuple[bytes, list[int]]:
+    """COPY (every line, printed as lines() gives it, counted lines first) TO STDOUT as CSV with a header:
+    LEADING, then the deciding columns; `weight` 0 on a line left out. Personal columns and paths come
+    masked; the positions of the other text cells, which the records' reader must scrub, come with it."""
     wrapped, params = _wrapped(ind, folder), _params(month, scope)
     cur.execute(sql.SQL("SELECT * FROM ({}) x LIMIT 0").format(wrapped), params)  # planned, not run
     kinds = dict(zip((d.name for d in cur.description), _kinds(cur, cur.description)))
@@ -294,33 +299,94 @@ def copy_statement(cur, ind: Indicator, month: dt.date, scope: Scope, folder: Pa
                        "THEN '0' ELSE {} END").format(cells[2])
     # NULL and '' both print as an empty field (COPY would quote an empty string)
     select = sql.SQL(", ").join(sql.SQL("nullif({}, '') AS {}").format(c, sql.Identifier(n)) for c, n in zip(cells, columns))
-    # the masked text cells joined by a non-digit: jn.scrub can change a cell only where this may change
-    texts = [t for n in columns if n != "path" and n not in personal and (t := _text(n, kinds[n])) is not None]
-    may_change = (sql.SQL("jn.scrub_may_change(concat_ws(chr(1), {}))").format(sql.SQL(", ").join(texts))
-                  if texts else sql.SQL("false"))
+    scrubbed = [i for i, n in enumerate(columns)
+                if n != "path" and n not in personal and _text(n, kinds[n]) is not None]
     # Sorted first, printed after: the sort (on disk at city scale) then moves the typed lines, not their
     # wider text; the outer ORDER BY is the same one, which the sorted subquery already satisfies. The sort
     # keys lead the sorted lines: a key after text or NULL columns is found by walking the line's columns
     # on every comparison (a seventh of a million-line file's server CPU).
     sorted_columns = [*_ORDER_BY, *(n for n in kinds if n not in _ORDER_BY)]
-    statement = sql.SQL("COPY (SELECT {select} FROM (SELECT {columns}, {may_change} AS {flag} FROM ({wrapped}) x "
+    statement = sql.SQL("COPY (SELECT {select} FROM (SELECT {columns} FROM ({wrapped}) x "
                         "ORDER BY {order}) x ORDER BY {order}) TO STDOUT WITH (FORMAT csv, HEADER, ENCODING 'UTF8')").format(
         select=select, columns=sql.SQL(", ").join(sql.Identifier("x", n) for n in sorted_columns),
-        may_change=may_change, flag=sql.Identifier(_MAY_CHANGE), wrapped=_wrapped(ind, folder, _LEDGER_MASKED),
-        order=_ORDER)
-    return cur.mogrify(statement, params)
+        wrapped=_wrapped(ind, folder, _LEDGER_MASKED), order=_ORDER)
+    return cur.mogrify(statement, params), scrubbed
+
+
+# What a CSV record must hold for privacy.scrub to change one of its cells: '=' or '://' (a password),
+# or a 身份证号-shaped window (privacy.mask_ids; ASCII or full-width digits, as UTF-8 bytes).
+_D = rb"(?:[0-9]|\xef\xbc[\x90-\x99])"
+
+
+def _digits(ascii_class: str) -> bytes:
+    """A class of ASCII digits (`1-8`, `0`, `12` …) or its full-width twin, as a pattern on UTF-8 bytes."""
+    full = "".join(f"\\x{0x90 + int(c):02x}" if c.isdigit() else c for c in ascii_class)
+    return f"(?:[{ascii_class}]|\\xef\\xbc[{full}])".encode()
+
+
+_MONTH = rb"(?:" + _digits("0") + _digits("1-9") + rb"|" + _digits("1") + _digits("0-2") + rb")"
+_DAY = (rb"(?:" + _digits("0") + _digits("1-9") + rb"|" + _digits("12") + _D + rb"|" + _digits("3")
+        + _digits("01") + rb")")
+_CHECK = rb"(?:[0-9Xx]|\xef\xbc[\x90-\x99\xb8]|\xef\xbd\x98)"
+SCRUB_NEEDED = re.compile(
+    rb"=|://"
+    + rb"|" + _digits("1-8") + _D + rb"{5}(?:" + _digits("1") + _digits("89") + rb"|" + _digits("2") + _digits("0")
+    + rb")" + _D + rb"{2}" + _MONTH + _DAY + _D + rb"{3}" + _CHECK
+    + rb"|" + _digits("1-8") + _D + rb"{7}" + _MONTH + _DAY + _D + rb"{3}")
+# the same windows where every digit is ASCII (the X may still be full-width): what a run of ASCII digits holds
+_ASCII_ID = re.compile(rb"[1-8][0-9]{5}(?:1[89]|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}"
+                       rb"(?:[0-9Xx]|\xef\xbc\xb8|\xef\xbd\x98)"
+                       rb"|[1-8][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}")
+_FULL_WIDTH_DIGIT = re.compile(rb"\xef\xbc[\x90-\x99]")
+_ASCII_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))  # digit → '0', else '.'
+_LONG_RUN = b"0" * 15
+
+
+def scrub_candidates(data: bytes) -> Iterator[int]:
+    """Offsets in `data` (COPY's CSV records) of every place privacy.scrub could change, and of a few
+    more: each '=' and '://', each full-width digit, and each run of 15 ASCII digits or more that
+    holds an ID's window. Found with bytes methods (memchr, translate) rather than a
+    regular expression per position: this runs over every byte of a million-line file, where testing
+    each line in PostgreSQL cost a third of the file's server CPU."""
+    for literal in (b"=", b"://"):
+        at = data.find(literal)
+        while at >= 0:
+            yield at
+            at = data.find(literal, at + 1)
+    for m in _FULL_WIDTH_DIGIT.finditer(data):
+        yield m.start()
+    digits = data.translate(_ASCII_DIGITS)
+    at = digits.find(_LONG_RUN)
+    while at >= 0:
+        start, end = digits.rfind(b".", 0, at) + 1, digits.find(b".", at)
+        end = len(data) if end < 0 else end
+        if _ASCII_ID.search(data, start, end + 3):  # the run, and an X (full-width: 3 bytes) after it
+            yield start
+        at = digits.find(_LONG_RUN, end)
+
+
+def scrubbed_record(record: bytes, cells: list[int]) -> bytes:
+    """One CSV record of COPY with the cells at `cells` scrubbed (privacy.scrub), quoted as COPY quotes."""
+    row = next(csv.reader(io.StringIO(record.decode("utf-8"), newline="")))
+    for i in cells:
+        row[i] = privacy.scrub(row[i])
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerow(row)  # \r and \n both quoted, as COPY quotes them
+    return out.getvalue()[:-2].encode("utf-8") + b"\n"
 
 
 class _CrlfRecords:
     """COPY's CSV with CRLF record ends (RFC 4180, what csv.writer wrote): a newline outside quotes ends a
-    record; one inside a quoted value is the value's own and stays. psycopg2 writes one record per call;
-    they are converted and written a megabyte at a time (per record, Python's calls cost more than the
-    conversion). `flush` writes the rest."""
+    record; one inside a quoted value is the value's own and stays. psycopg2 writes one record per call
+    (PostgreSQL sends a row per message); they are scrubbed (the cells at `scrubbed`, in the records
+    scrub_candidates points at), converted and written a megabyte at a time (per record, Python's calls
+    cost more than the work). `flush` writes the rest."""
 
     CHUNK = 1 << 20
 
-    def __init__(self, out):
+    def __init__(self, out, scrubbed: list[int] | None = None):
         self.out, self.quoted, self.records, self.size = out, False, [], 0
+        self.scrubbed = scrubbed or []  # the positions of the cells to scrub (copy_statement)
 
     def write(self, data: bytes) -> None:
         self.records.append(data)
@@ -330,6 +396,11 @@ class _CrlfRecords:
 
     def flush(self) -> None:
         data = b"".join(self.records)
+        if self.scrubbed and (hits := set(scrub_candidates(data))):
+            ends = list(itertools.accumulate(map(len, self.records)))
+            for i in {bisect.bisect_right(ends, at) for at in hits}:
+                self.records[i] = scrubbed_record(self.records[i], self.scrubbed)
+            data = b"".join(self.records)
         self.records.clear()
         self.size = 0
         if not self.quoted and b'"' not in data:
@@ -346,9 +417,10 @@ class _CrlfRecords:
 def write_csv(connection, ind: Indicator, month: dt.date, scope: Scope, out, folder: Path = EXPLAIN_DIR) -> int:
     """Every line as CSV (DESIGN.md's columns first) into the binary file `out` (UTF-8, CRLF), rendered
     and streamed by the server in `connection`'s transaction; returns the number of lines."""
-    records = _CrlfRecords(out)
     with connection.cursor() as cur:
-        cur.copy_expert(copy_statement(cur, ind, month, scope, folder), records)
+        statement, scrubbed = copy_statement(cur, ind, month, scope, folder)
+        records = _CrlfRecords(out, scrubbed)
+        cur.copy_expert(statement, records)
         records.flush()
         return cur.rowcount
 
