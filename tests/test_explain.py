@@ -260,9 +260,9 @@ def test_the_csv_is_the_lines_masked_as_python_masks_them(city, ind_id):
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])
-def test_crlf_records_end_records_not_quoted_newlines_at_any_chunk_size(monkeypatch, chunk):
-    """COPY's records (one per write, as psycopg2 gives them) come out as csv.writer writes the same rows:
-    CRLF between records, a newline inside a quoted value kept, whatever the chunk boundaries."""
+def test_crlf_records_end_records_not_quoted_newlines_at_any_chunk_size(chunk):
+    """COPY's records, in pieces cut anywhere, come out as csv.writer writes the same rows: CRLF between
+    records, a newline inside a quoted value kept, whatever the piece boundaries."""
     rows = [["1", "a"], ["2", 'say "hi"\nthen go'], ["3", "x,y"], ["4", "two\nlines\n"], ["5", '"'], ["6", ""]]
     records = []
     for row in rows:  # COPY's CSV: LF record ends, quoted where csv needs it
@@ -271,12 +271,12 @@ def test_crlf_records_end_records_not_quoted_newlines_at_any_chunk_size(monkeypa
         records.append(line.getvalue().encode())
     expected = io.StringIO(newline="")
     csv.writer(expected).writerows(rows)
-    monkeypatch.setattr(explain._CrlfRecords, "CHUNK", chunk)
     out = io.BytesIO()
-    converter = explain._CrlfRecords(out)
-    for record in records:
-        converter.write(record)
-    converter.flush()
+    converter = explain.CsvRecords(out)
+    data = b"".join(records)
+    for at in range(0, len(data), chunk):
+        converter.write(data[at:at + chunk])
+    converter.finish()
     assert out.getvalue() == expected.getvalue().encode()
 
 

@@ -111,8 +111,8 @@ def _record(cells) -> bytes:
 
 def test_every_explanation_record_that_needs_a_scrub_is_found():
     """explain.scrub_candidates, the explanation CSV's search for the records to scrub: every record with
-    a value scrub changes has a candidate, most others none; and _CrlfRecords, scrubbing the candidates'
-    cells, writes what csv.writer writes of the values scrubbed, whatever records share a chunk."""
+    a value scrub changes has a candidate, most others none; and CsvRecords, scrubbing the candidates'
+    cells, writes what csv.writer writes of the values scrubbed, in pieces cut anywhere."""
     # and ASCII digits with a full-width check character (the run's end is not the ID's)
     shaped_x = next(b + "X" for n in range(1000) if id_check_char(b := f"37081119850302{n:03d}") == "X")
     values = TRICKY + [shaped_x[:-1] + "Ｘ", shaped_x[:-1] + "ｘ", f"证{shaped_x[:-1]}Ｘ号"] + fuzz(4000, seed=12)
@@ -123,13 +123,13 @@ def test_every_explanation_record_that_needs_a_scrub_is_found():
     changed = [any(scrub(v) != (v or "") for v in line) for line in lines]
     assert not [line for line, f, c in zip(lines, found, changed) if c and not f]
     assert any(changed) and sum(found) < len(found)
+    data = b"".join(records)
     for chunk in (1, 300, 1 << 20):
         out = io.BytesIO()
-        writer = explain._CrlfRecords(out, scrubbed=list(range(4)))
-        writer.CHUNK = chunk
-        for record in records:
-            writer.write(record)
-        writer.flush()
+        writer = explain.CsvRecords(out, scrubbed=list(range(4)))
+        for at in range(0, len(data), chunk):
+            writer.write(data[at:at + chunk])
+        writer.finish()
         expected = io.StringIO(newline="")
         csv.writer(expected).writerows([scrub(v) for v in line] for line in lines)
         assert out.getvalue() == expected.getvalue().encode("utf-8"), chunk

@@ -21,11 +21,9 @@ them with lib/common/privacy.py.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import datetime as dt
 import io
-import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -357,16 +355,22 @@ def scrub_candidates(data: bytes) -> Iterator[int]:
             at = data.find(literal, at + 1)
     for m in _FULL_WIDTH_DIGIT.finditer(data):
         yield m.start()
+    for start, end in _long_runs(data):
+        x = 1 if data[end:end + 1] in (b"X", b"x") else 3 if data[end:end + 3] in _FULL_WIDTH_X else 0
+        if _ASCII_ID.search(data, start, end + x):  # the run, and an X (full-width: 3 bytes) after it
+            run = data[start:end + x].decode()
+            if privacy.mask_ids(run) != run:  # an ID-shaped valid USCC stays readable
+                yield start
+
+
+def _long_runs(data: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of 15 ASCII digits or more in `data`."""
     digits = data.translate(_ASCII_DIGITS)
     at = digits.find(_LONG_RUN)
     while at >= 0:
         start, end = digits.rfind(b".", 0, at) + 1, digits.find(b".", at)
         end = len(data) if end < 0 else end
-        if _ASCII_ID.search(data, start, end + 3):  # the run, and an X (full-width: 3 bytes) after it
-            x = 1 if data[end:end + 1] in (b"X", b"x") else 3 if data[end:end + 3] in _FULL_WIDTH_X else 0
-            run = data[start:end + x].decode()
-            if privacy.mask_ids(run) != run:  # most are USCCs shaped like an ID, which stay readable
-                yield start
+        yield start, end
         at = digits.find(_LONG_RUN, end)
 
 
@@ -380,43 +384,77 @@ def scrubbed_record(record: bytes, cells: list[int]) -> bytes:
     return out.getvalue()[:-2].encode("utf-8") + b"\n"
 
 
-class _CrlfRecords:
-    """COPY's CSV with CRLF record ends (RFC 4180, what csv.writer wrote): a newline outside quotes ends a
-    record; one inside a quoted value is the value's own and stays. psycopg2 writes one record per call
-    (PostgreSQL sends a row per message); they are scrubbed (the cells at `scrubbed`, in the records
-    scrub_candidates points at), converted and written a megabyte at a time (per record, Python's calls
-    cost more than the work). `flush` writes the rest."""
-
-    CHUNK = 1 << 20
+class CsvRecords(io.RawIOBase):
+    """COPY's CSV, scrubbed and with CRLF record ends (RFC 4180, what csv.writer wrote), from pieces cut
+    anywhere: a newline outside quotes ends a record; one inside a quoted value is the value's own and
+    stays. Each piece is taken up to its last whole record (the rest waits for the next); in the records
+    scrub_candidates points at, the cells at `scrubbed` are scrubbed. write_csv puts a BufferedWriter in
+    front: psycopg2 hands out a record per call, which C then gathers a megabyte at a time, so Python
+    runs once a megabyte rather than once a record. `finish` writes what is left."""
 
     def __init__(self, out, scrubbed: list[int] | None = None):
-        self.out, self.quoted, self.records, self.size = out, False, [], 0
+        super().__init__()
+        self.out, self.tail = out, b""
         self.scrubbed = scrubbed or []  # the positions of the cells to scrub (copy_statement)
 
-    def write(self, data: bytes) -> None:
-        self.records.append(data)
-        self.size += len(data)
-        if self.size >= self.CHUNK:
-            self.flush()
+    def writable(self) -> bool:
+        return True
 
-    def flush(self) -> None:
-        data = b"".join(self.records)
-        if self.scrubbed and (hits := set(scrub_candidates(data))):
-            ends = list(itertools.accumulate(map(len, self.records)))
-            for i in {bisect.bisect_right(ends, at) for at in hits}:
-                self.records[i] = scrubbed_record(self.records[i], self.scrubbed)
-            data = b"".join(self.records)
-        self.records.clear()
-        self.size = 0
-        if not self.quoted and b'"' not in data:
-            self.out.write(data.replace(b"\n", b"\r\n"))
+    def write(self, piece) -> int:
+        data = self.tail + bytes(piece)
+        cut = _records_end(data)
+        self.tail = data[cut:]
+        self._write(data[:cut])
+        return len(piece)
+
+    def finish(self) -> None:
+        self._write(self.tail)
+        self.tail = b""
+
+    def _write(self, records: bytes) -> None:
+        """Whole records (they begin outside quotes): scrubbed where needed, then with CRLF ends."""
+        if not records:
             return
-        parts = data.split(b'"')
-        for i in range(len(parts)):
-            if (i % 2 == 0) != self.quoted:  # outside quotes
-                parts[i] = parts[i].replace(b"\n", b"\r\n")
-        self.quoted = self.quoted != (len(parts) % 2 == 0)
+        if self.scrubbed:
+            records = self._scrubbed(records)
+        if b'"' not in records:
+            self.out.write(records.replace(b"\n", b"\r\n"))
+            return
+        parts = records.split(b'"')
+        parts[::2] = [p.replace(b"\n", b"\r\n") for p in parts[::2]]  # outside quotes
         self.out.write(b'"'.join(parts))
+
+    def _scrubbed(self, records: bytes) -> bytes:
+        pieces, done = [], 0
+        for at in sorted(set(scrub_candidates(records))):
+            if at < done:
+                continue  # in a record already scrubbed
+            start = records.rfind(b"\n", 0, at) + 1
+            while start and records.count(b'"', 0, start) % 2:  # that newline is inside a quoted value
+                start = records.rfind(b"\n", 0, start - 1) + 1
+            end = _record_end(records, records.find(b"\n", at))
+            pieces += [records[done:start], scrubbed_record(records[start:end], self.scrubbed)]
+            done = end
+        return b"".join(pieces) + records[done:] if pieces else records
+
+
+def _records_end(data: bytes) -> int:
+    """Just past the last newline of `data` (which begins outside quotes) that is outside quotes: the end
+    of its whole records."""
+    at = data.rfind(b"\n")
+    while at >= 0 and data.count(b'"', 0, at) % 2:  # inside a quoted value
+        at = data.rfind(b"\n", 0, at)
+    return at + 1
+
+
+def _record_end(data: bytes, at: int) -> int:
+    """Just past the record of `data` whose newline, or a newline inside it, is at `at` (-1: the last)."""
+    while at >= 0 and data.count(b'"', 0, at) % 2:  # inside a quoted value
+        at = data.find(b"\n", at + 1)
+    return len(data) if at < 0 else at + 1
+
+
+CHUNK = 1 << 20  # what Python takes at a time from COPY
 
 
 def write_csv(connection, ind: Indicator, month: dt.date, scope: Scope, out, folder: Path = EXPLAIN_DIR) -> int:
@@ -424,9 +462,11 @@ def write_csv(connection, ind: Indicator, month: dt.date, scope: Scope, out, fol
     and streamed by the server in `connection`'s transaction; returns the number of lines."""
     with connection.cursor() as cur:
         statement, scrubbed = copy_statement(cur, ind, month, scope, folder)
-        records = _CrlfRecords(out, scrubbed)
-        cur.copy_expert(statement, records)
-        records.flush()
+        records = CsvRecords(out, scrubbed)
+        gathered = io.BufferedWriter(records, buffer_size=CHUNK)
+        cur.copy_expert(statement, gathered)
+        gathered.flush()
+        records.finish()
         return cur.rowcount
 
 
