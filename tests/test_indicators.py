@@ -242,3 +242,29 @@ def test_cli_uncomputed_month_is_one_line_error(wh):
     done = jn_credit("indicators", "--month", "2020-09", "--format", "json")
     assert done.returncode == 1 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "jn-credit run" in done.stderr
+
+
+def test_indicator_files_side_by_side_give_what_they_give_one_by_one(wh, deliver, ingest, sql_dir, monkeypatch):
+    """Given the warehouse's URL, the data indicators' SQL runs on helper connections reading the lead
+    transaction's snapshot: the same rows as one by one on the lead. A lead that has written in its
+    transaction (uncommitted, so not in a snapshot others read) computes on its own."""
+    deliver("amr", "2020-08", "penalty.20200820.csv",
+            [PENALTY, dict(PENALTY, 行政处罚决定书文号="X-2"), dict(PENALTY, 行政处罚决定书文号="X-3", 处罚机关统一社会信用代码="bad")])
+    ingest("penalty", "2020-08")
+    month = dt.date(2020, 8, 1)
+    helpers = []
+    real = database.reading_snapshot
+    monkeypatch.setattr(database, "reading_snapshot", lambda *a: helpers.append(a) or real(*a))  # a spy
+    with database.transaction(wh) as cur:
+        facts.build_latest_states(cur, month)
+        subjects.build_month(cur, month, DISTRICTS)
+        written_first = indicators.compute_month(cur, month, sql_dir=sql_dir, url=wh, workers=2)
+    assert helpers == []
+    with database.transaction(wh) as cur:
+        alone = indicators.compute_month(cur, month, sql_dir=sql_dir)
+    with database.transaction(wh) as cur:
+        side_by_side = indicators.compute_month(cur, month, sql_dir=sql_dir, url=wh, workers=2)
+    data = [i for i in load_catalog().indicators.values() if not i.is_deduction and i.source != "self_report"]
+    assert len(helpers) == len(data)
+    assert side_by_side.rows == alone.rows == written_first.rows and alone.city["I03"].denominator == 3
+    assert side_by_side.total_score == alone.total_score

@@ -53,16 +53,14 @@ def build(url: str, month: dt.date, city_indicators: list[dict], out: Path,
     folder.mkdir(parents=True, exist_ok=True)
     files = planned(city_indicators, out)
     with database.transaction(url) as lead:  # holds the snapshot the writers share until they are done
-        _repeatable_read(lead)
+        database.repeatable_read(lead)
         lead.execute("SELECT pg_export_snapshot()")
         snapshot = lead.fetchone()[0]
 
         def write(item: tuple[str, Path]) -> tuple[str, dict]:
             ind_id, path = item
             started = time.perf_counter()
-            with database.transaction(url) as cur:
-                _repeatable_read(cur)
-                cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
+            with database.reading_snapshot(url, snapshot) as cur:
                 part = path.with_suffix(".csv.part")  # a reader never sees half a file
                 with open(part, "wb") as f:
                     n = explain.write_csv(cur.connection, explain.indicator(ind_id), month,
@@ -78,8 +76,3 @@ def build(url: str, month: dt.date, city_indicators: list[dict], out: Path,
         with ThreadPoolExecutor(max(1, workers), thread_name_prefix="explain") as pool:
             written = dict(pool.map(write, largest_first))
         return {ind_id: written[ind_id] for ind_id in files}
-
-
-def _repeatable_read(cur) -> None:
-    cur.connection.rollback()  # a transaction of its own from here (the pool's ping may have begun one)
-    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

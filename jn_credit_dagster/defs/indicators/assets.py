@@ -99,7 +99,7 @@ def results_asset(sql_dir=indicators.SQL_DIR) -> dg.AssetsDefinition:
         month = partitions.month_of(context.partition_key)
         try:
             with warehouse.transaction() as cur:
-                result = indicators.compute_month(cur, month, sql_dir=sql_dir)
+                result = indicators.compute_month(cur, month, sql_dir=sql_dir, url=warehouse.url())
                 checks = check_results(cur, catalog, month, context.partition_key)
         except indicators.FactsNotBuilt as error:  # a retry would not build them
             raise dg.Failure(str(error), allow_retries=False) from error

@@ -91,6 +91,22 @@ def _transaction(url: str):
         connection.close()
 
 
+@contextlib.contextmanager
+def reading_snapshot(url: str, snapshot: str):
+    """A read-only cursor on `snapshot` (pg_export_snapshot() of a transaction that is still open): a
+    helper connection sees exactly what that transaction saw when it exported it."""
+    with transaction(url) as cursor:
+        repeatable_read(cursor)
+        cursor.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
+        yield cursor
+
+
+def repeatable_read(cursor) -> None:
+    """Begin a repeatable-read, read-only transaction on the cursor's connection (ending any it was in)."""
+    cursor.connection.rollback()  # a transaction of its own from here (the pool's ping may have begun one)
+    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+
 def schema_statements() -> list[str | sql.Composable]:
     statements: list[str | sql.Composable] = [p.read_text(encoding="utf-8") for p in sorted((paths.SQL / "schema").glob("*.sql"))]
     for spec in load_specs().values():
