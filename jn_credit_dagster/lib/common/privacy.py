@@ -43,7 +43,7 @@ def _keep(run: str) -> str:
     return run[:3] + "*" * (len(run) - 5) + run[-2:]
 
 
-def _is_id(run: str) -> bool:
+def is_id_run(run: str) -> bool:
     """`run` (ASCII, upper case) is or contains a 身份证号 of either form."""
     if len(run) == 15:
         return bool(_ID15.fullmatch(run))
@@ -56,7 +56,7 @@ def mask_ids(text: str) -> str:
     """`text` with every 身份证号-shaped run masked to its first 3 and last 2 characters."""
     if not text or not _LONG_RUN.search(text):
         return text
-    return _RUN.sub(lambda m: _keep(m.group(0)) if len(m.group(0)) >= 15 and _is_id(_ascii(m.group(0)))
+    return _RUN.sub(lambda m: _keep(m.group(0)) if len(m.group(0)) >= 15 and is_id_run(_ascii(m.group(0)))
                     else m.group(0), text)
 
 

@@ -311,30 +311,6 @@ def copy_statement(cur, ind: Indicator, month: dt.date, scope: Scope,
     return cur.mogrify(statement, params), scrubbed
 
 
-# What a CSV record must hold for privacy.scrub to change one of its cells: '=' or '://' (a password),
-# or a 身份证号-shaped window (privacy.mask_ids; ASCII or full-width digits, as UTF-8 bytes).
-_D = rb"(?:[0-9]|\xef\xbc[\x90-\x99])"
-
-
-def _digits(ascii_class: str) -> bytes:
-    """A class of ASCII digits (`1-8`, `0`, `12` …) or its full-width twin, as a pattern on UTF-8 bytes."""
-    full = "".join(f"\\x{0x90 + int(c):02x}" if c.isdigit() else c for c in ascii_class)
-    return f"(?:[{ascii_class}]|\\xef\\xbc[{full}])".encode()
-
-
-_MONTH = rb"(?:" + _digits("0") + _digits("1-9") + rb"|" + _digits("1") + _digits("0-2") + rb")"
-_DAY = (rb"(?:" + _digits("0") + _digits("1-9") + rb"|" + _digits("12") + _D + rb"|" + _digits("3")
-        + _digits("01") + rb")")
-_CHECK = rb"(?:[0-9Xx]|\xef\xbc[\x90-\x99\xb8]|\xef\xbd\x98)"
-SCRUB_NEEDED = re.compile(
-    rb"=|://"
-    + rb"|" + _digits("1-8") + _D + rb"{5}(?:" + _digits("1") + _digits("89") + rb"|" + _digits("2") + _digits("0")
-    + rb")" + _D + rb"{2}" + _MONTH + _DAY + _D + rb"{3}" + _CHECK
-    + rb"|" + _digits("1-8") + _D + rb"{7}" + _MONTH + _DAY + _D + rb"{3}")
-# the same windows where every digit is ASCII (the X may still be full-width): what a run of ASCII digits holds
-_ASCII_ID = re.compile(rb"[1-8][0-9]{5}(?:1[89]|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}"
-                       rb"(?:[0-9Xx]|\xef\xbc\xb8|\xef\xbd\x98)"
-                       rb"|[1-8][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}")
 _FULL_WIDTH_DIGIT = re.compile(rb"\xef\xbc[\x90-\x99]")
 _FULL_WIDTH_X = ("Ｘ".encode(), "ｘ".encode())
 _ASCII_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))  # digit → '0', else '.'
@@ -344,10 +320,10 @@ _LONG_RUN = b"0" * 15
 def scrub_candidates(data: bytes) -> Iterator[int]:
     """Offsets in `data` (COPY's CSV records) of every place privacy.scrub could change, and of a few
     more: each '=' and '://', each full-width digit, and each run of 15 ASCII digits or more that
-    privacy.mask_ids masks (a cheap pattern first: an ID's window). Found with bytes methods (memchr,
-    translate) rather than a regular expression tried at every position (several times slower in
-    Python): this runs over every byte of a million-line file, where testing each line in PostgreSQL
-    cost a third of the file's server CPU."""
+    privacy.mask_ids masks (privacy.is_id_run: an ID-shaped valid USCC stays readable). Found with bytes
+    methods (memchr, translate) rather than a regular expression tried at every position (several times
+    slower in Python): this runs over every byte of a million-line file, where testing each line in
+    PostgreSQL cost a third of the file's server CPU."""
     for literal in (b"=", b"://"):
         at = data.find(literal)
         while at >= 0:
@@ -356,11 +332,9 @@ def scrub_candidates(data: bytes) -> Iterator[int]:
     for m in _FULL_WIDTH_DIGIT.finditer(data):
         yield m.start()
     for start, end in _long_runs(data):
-        x = 1 if data[end:end + 1] in (b"X", b"x") else 3 if data[end:end + 3] in _FULL_WIDTH_X else 0
-        if _ASCII_ID.search(data, start, end + x):  # the run, and an X (full-width: 3 bytes) after it
-            run = data[start:end + x].decode()
-            if privacy.mask_ids(run) != run:  # an ID-shaped valid USCC stays readable
-                yield start
+        x = data[end:end + 1] in (b"X", b"x") or data[end:end + 3] in _FULL_WIDTH_X  # the run's own X
+        if privacy.is_id_run(data[start:end].decode() + ("X" if x else "")):
+            yield start
 
 
 def _long_runs(data: bytes) -> Iterator[tuple[int, int]]:
@@ -429,19 +403,17 @@ class CsvRecords(io.RawIOBase):
         for at in sorted(set(scrub_candidates(records))):
             if at < done:
                 continue  # in a record already scrubbed
-            start = records.rfind(b"\n", 0, at) + 1
-            while start and records.count(b'"', 0, start) % 2:  # that newline is inside a quoted value
-                start = records.rfind(b"\n", 0, start - 1) + 1
+            start = _records_end(records, at)
             end = _record_end(records, records.find(b"\n", at))
             pieces += [records[done:start], scrubbed_record(records[start:end], self.scrubbed)]
             done = end
         return b"".join(pieces) + records[done:] if pieces else records
 
 
-def _records_end(data: bytes) -> int:
-    """Just past the last newline of `data` (which begins outside quotes) that is outside quotes: the end
-    of its whole records."""
-    at = data.rfind(b"\n")
+def _records_end(data: bytes, before: int | None = None) -> int:
+    """Just past the last newline outside quotes of `data` (which begins outside quotes), or of its first
+    `before` bytes: the end of the whole records there."""
+    at = data.rfind(b"\n", 0, len(data) if before is None else before)
     while at >= 0 and data.count(b'"', 0, at) % 2:  # inside a quoted value
         at = data.rfind(b"\n", 0, at)
     return at + 1

@@ -257,7 +257,7 @@ class MonthLoader:
         with open_table(d.path, d.fmt, outcome.encoding) as table:
             header = list(table.header)
             targets, extras = _columns_for(self.spec, header)
-            if not (d.fmt == "csv" and clean and not any("\n" in h or "\r" in h for h in header)):
+            if not _fast(d, clean, header):
                 self._judge_frames(d, outcome, table_frames(table, len(header)), targets, extras)
                 return
         try:
@@ -315,7 +315,7 @@ class MonthLoader:
             with open_table(d.path, d.fmt, fp.encoding) as table:
                 header = list(table.header)
                 targets, extras = _columns_for(self.spec, header)
-                fast = d.fmt == "csv" and fp.clean and not any("\n" in h or "\r" in h for h in header)
+                fast = _fast(d, fp.clean, header)
                 frames = fast_csv_frames(d.path, fp.encoding or "utf-8", len(header)) if fast \
                     else table_frames(table, len(header))
                 first = next(frames, None)
@@ -495,6 +495,11 @@ class MonthLoader:
 KEY_HASH_SEED = 20200825
 SMALL_FILE_BYTES = 1 << 20  # a file this small is judged in one frame with the month's other small files …
 SMALL_BATCH_ROWS = 50_000  # … up to about this many rows at once
+
+
+def _fast(d: Delivery, clean: bool, header: list[str]) -> bool:
+    """Whether Arrow may read the file (a clean CSV whose header has no line break), not record by record."""
+    return d.fmt == "csv" and clean and not any("\n" in h or "\r" in h for h in header)
 
 
 def _small(d: Delivery) -> bool:
