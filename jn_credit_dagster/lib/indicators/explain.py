@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -333,8 +334,15 @@ def scrub_candidates(data: bytes) -> Iterator[int]:
         yield m.start()
     for start, end in _long_runs(data):
         x = data[end:end + 1] in (b"X", b"x") or data[end:end + 3] in _FULL_WIDTH_X  # the run's own X
-        if privacy.is_id_run(data[start:end].decode() + ("X" if x else "")):
+        if _is_id_run(data[start:end], x):
             yield start
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _is_id_run(digits: bytes, x: bool) -> bool:
+    """privacy.is_id_run of a run, remembered: a column of amounts repeats the same long fraction on
+    every line (I06's weight, 1/|E(M)|), which would otherwise be tested a million times."""
+    return privacy.is_id_run(digits.decode() + ("X" if x else ""))
 
 
 def _long_runs(data: bytes) -> Iterator[tuple[int, int]]:
