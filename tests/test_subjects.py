@@ -1,13 +1,17 @@
 """The subject master wh.subjects (issue 4) from small deliveries, through the asset wh/subjects."""
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
 import pytest
 import yaml
+from psycopg2 import sql
 
 from jn_credit_dagster.defs.warehouse.subjects import subjects_asset
 from jn_credit_dagster.lib.common.identifiers import uscc_check_char, uscc_valid
+from jn_credit_dagster.lib.common.city import district_rows
+from jn_credit_dagster.lib.warehouse import subjects as master
 from jn_credit_dagster.lib.warehouse.subjects import subject_columns
 from jn_credit_dagster.defs.resources import Warehouse
 from jn_credit_dagster.lib.common import database
@@ -117,6 +121,46 @@ def test_each_month_its_own_snapshot_and_rebuilt_whole(loaded, query):
     materialize("2020-09")  # no registry delivery in September: August's snapshot is September's
     september = subjects(query, "2020-09-01")
     assert september[INDIVIDUAL][3] is True and september[LATER][:4] == (TAX["纳税人名称"], "enterprise", "370811", False)
+
+
+def test_built_in_parts_as_in_one_statement(loaded, query, monkeypatch):
+    """Given the URL, the month's USCCs are built in two parts on helper connections reading the lead's
+    snapshot: the same rows as one statement alone. A lead that has written builds alone; a part that
+    fails leaves the month as it was and no fresh table behind."""
+    month, districts = dt.date(2020, 8, 1), [code for code, _, _ in district_rows()]
+    helpers = []
+    real = database.reading_snapshot
+    monkeypatch.setattr(database, "reading_snapshot", lambda *a, **k: helpers.append(a) or real(*a, **k))  # a spy
+    with database.transaction(loaded) as cur:
+        master.build_month(cur, month, districts)
+    alone = subjects(query, "2020-08-01")
+    assert helpers == [] and len(alone) == 5
+    with database.transaction(loaded) as cur:
+        built = master.build_month(cur, month, districts, url=loaded)
+    assert len(helpers) == 2 and built["rows"] == 5
+    assert subjects(query, "2020-08-01") == alone
+    assert query("SELECT count(DISTINCT (hashtext(uscc) & 2147483647) %% 2) FROM wh.subjects") == [(2,)], \
+        "both parts hold subjects"
+
+    with database.transaction(loaded) as cur:
+        cur.execute("DELETE FROM wh.fact_builds WHERE feed = 'nothing'")  # a write: no snapshot shows it
+        cur.execute("SELECT pg_current_xact_id()")
+        master.build_month(cur, month, districts, url=loaded)
+    assert len(helpers) == 2 and subjects(query, "2020-08-01") == alone
+
+    statement = master.insert_statement
+    monkeypatch.setattr(master, "insert_statement", lambda table, in_parts=False: statement(table, in_parts) + (
+        sql.SQL(" WHERE 1 / %(part)s > 0") if in_parts else sql.SQL("")))  # part 0 fails, part 1 is written
+    with pytest.raises(Exception, match="division by zero"), database.transaction(loaded) as cur:
+        master.build_month(cur, month, districts, url=loaded)
+    assert subjects(query, "2020-08-01") == alone
+    fresh_tables = "SELECT count(*) FROM pg_tables WHERE schemaname = 'ingest_months' AND right(tablename, 5) = '__new'"
+    assert query(fresh_tables) == [(0,)], "the part written is dropped with the part that failed"
+    monkeypatch.setattr(master, "insert_statement", statement)
+    with database.transaction(loaded) as cur:
+        master.build_month(cur, month, districts, url=loaded)
+    assert subjects(query, "2020-08-01") == alone
+    assert query(fresh_tables) == [(0,)]
 
 
 def test_subject_columns_exclude_authorities():

@@ -1,5 +1,5 @@
 """The subject master (issue 4): the asset wh/subjects, one row per 统一社会信用代码 per month, built by
-lib/warehouse/subjects.py (the month deleted and inserted again in one transaction, by one INSERT … SELECT).
+lib/warehouse/subjects.py (the month built afresh, its USCCs in two parts side by side, and swapped in).
 """
 
 import dagster as dg
@@ -53,7 +53,7 @@ def subjects_asset() -> dg.AssetsDefinition:
     def wh_subjects(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         month = partitions.month_of(context.partition_key)
         with warehouse.transaction() as cur:
-            built = build_month(cur, month, [code for code, _, _ in district_rows()])
+            built = build_month(cur, month, [code for code, _, _ in district_rows()], url=warehouse.url())
         kinds = built["kinds"]
         in_registry = sum(k[2] for k in kinds)
         return dg.MaterializeResult(metadata={

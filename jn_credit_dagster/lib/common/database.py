@@ -92,19 +92,27 @@ def _transaction(url: str):
 
 
 @contextlib.contextmanager
-def reading_snapshot(url: str, snapshot: str):
-    """A read-only cursor on `snapshot` (pg_export_snapshot() of a transaction that is still open): a
-    helper connection sees exactly what that transaction saw when it exported it."""
+def reading_snapshot(url: str, snapshot: str, read_only: bool = True):
+    """A cursor on `snapshot` (pg_export_snapshot() of a transaction that is still open): a helper
+    connection sees exactly what that transaction saw when it exported it. Read-only unless asked:
+    a helper that fills a table of its own (wh.subjects' parts) writes."""
     with transaction(url) as cursor:
-        repeatable_read(cursor)
+        repeatable_read(cursor, read_only)
         cursor.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
         yield cursor
 
 
-def repeatable_read(cursor) -> None:
-    """Begin a repeatable-read, read-only transaction on the cursor's connection (ending any it was in)."""
+def repeatable_read(cursor, read_only: bool = True) -> None:
+    """Begin a repeatable-read (read-only) transaction on the cursor's connection (ending any it was in)."""
     cursor.connection.rollback()  # a transaction of its own from here (the pool's ping may have begun one)
-    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" + (", READ ONLY" if read_only else ""))
+
+
+def has_written(cursor) -> bool:
+    """Whether the cursor's transaction has written: what it wrote is in no snapshot another connection
+    can read, so work that reads it stays on this connection."""
+    cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+    return cursor.fetchone()[0]
 
 
 def schema_statements() -> list[str | sql.Composable]:

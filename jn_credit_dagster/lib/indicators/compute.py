@@ -276,8 +276,7 @@ def _all_data_rows(cur, inds: list[Indicator], month: dt.date, sql_dir: Path,
     """Each data indicator's rows and error. Given `url`, `workers` files at a time, each on a connection of
     its own reading `cur`'s snapshot (a city month's ~6 s become about its slowest file, I09's); on `cur`
     alone when it has written in its transaction (a snapshot shows others nothing uncommitted)."""
-    cur.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
-    if not url or workers < 2 or not cur.fetchone()[0]:
+    if not url or workers < 2 or database.has_written(cur):
         return {ind.id: data_rows(cur, ind, month, sql_dir) for ind in inds}
     cur.execute("SELECT pg_export_snapshot()")
     snapshot = cur.fetchone()[0]
