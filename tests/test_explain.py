@@ -320,3 +320,32 @@ def test_the_estimate_puts_the_longest_explanations_first(city):
     ranked = sorted(lines, key=lambda i: -estimate[i])
     half = len(ranked) // 2
     assert min(lines[i] for i in ranked[:3]) > max(lines[i] for i in ranked[half:])
+
+
+def test_rows_of_a_month_s_earlier_registry_delivery_are_left_out_as_superseded(db, deliver, ingest, query):
+    """wh.explain_other_deliveries: every row (correct and quarantined) of M's folder that is not in M's
+    snapshot delivery, with why, found from the ledger's deliveries; nothing of the snapshot, nothing of
+    another month's folder."""
+    good = yaml.safe_load((Path(__file__).parent / "cases" / "registry.yaml").read_text(encoding="utf-8"))["good"]
+    first = [good, {**good, "统一社会信用代码": good["统一社会信用代码"][:-1] + "0"}]  # the second: a wrong check character
+    deliver("amr", "2020-07", "registry.20200720.csv", [good])
+    deliver("amr", "2020-08", "registry.20200805.csv", first)
+    deliver("amr", "2020-08", "registry.20200806.csv", first + [good])  # other bytes, delivered the same month
+    deliver("amr", "2020-08", "registry.20200820.csv", [{**good, "主体名称": "后来的名称"}])  # the snapshot
+    for month in ("2020-07", "2020-08"):
+        ingest("registry", month)
+    assert query("SELECT count(*) FROM raw.registry WHERE month = '2020-08-01'") == [(4,)]
+    assert query("SELECT count(*) FROM quarantine.registry WHERE month = '2020-08-01'") == [(2,)]
+
+    lines = query("SELECT o.feed, l.path, o.row_no, o.key, o.reason FROM wh.explain_other_deliveries('registry', "
+                  "'2020-08-01', ARRAY['uscc']) o JOIN ingest.ledger l ON l.sha256 = o.file_sha256 AND l.month = o.month "
+                  "AND l.unit = o.unit AND l.feed = o.feed ORDER BY 2, 3")
+    why = "superseded: a later delivery of the month is the snapshot"
+    assert lines == [
+        ("registry", "amr/2020-08/registry.20200805.csv", 1, good["统一社会信用代码"], why),
+        ("registry", "amr/2020-08/registry.20200805.csv", 2, first[1]["统一社会信用代码"], why),
+        ("registry", "amr/2020-08/registry.20200806.csv", 1, good["统一社会信用代码"], why),
+        ("registry", "amr/2020-08/registry.20200806.csv", 2, first[1]["统一社会信用代码"], why),
+        ("registry", "amr/2020-08/registry.20200806.csv", 3, good["统一社会信用代码"], why),
+    ]
+    assert query("SELECT count(*) FROM wh.explain_other_deliveries('registry', '2020-07-01', ARRAY['uscc'])") == [(0,)]

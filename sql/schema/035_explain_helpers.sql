@@ -33,7 +33,9 @@ BEGIN
 END $$;
 
 -- Rows (correct and quarantined) of a snapshot feed's deliveries in M's folder other than M's snapshot
--- delivery (wh.snapshot_delivery): a later delivery of the month replaced them.
+-- delivery (wh.snapshot_delivery): a later delivery of the month replaced them. The deliveries come from
+-- the ledger (every row of raw.<feed> and quarantine.<feed> is a loaded delivery's), so a month with one
+-- delivery, the usual case, reads no rows at all: scanning the month's rows for none cost ~0.4 s a call.
 CREATE OR REPLACE FUNCTION wh.explain_other_deliveries(feed_id text, m date, key_columns text[])
 RETURNS TABLE (feed text, unit text, month date, file_sha256 text, row_no integer, key text, reason text)
 LANGUAGE plpgsql STABLE AS $$
@@ -41,13 +43,16 @@ DECLARE
     k text := coalesce((SELECT 'concat_ws(''|'', ' || string_agg(format('x.%I', c), ', ') || ')' FROM unnest(key_columns) c), 'NULL');
 BEGIN
     RETURN QUERY EXECUTE format(
-        'WITH s AS (SELECT * FROM wh.snapshot_delivery(%L, $1)), x AS ('
-        'SELECT unit, month, file_sha256, row_no, %s::text AS key FROM raw.%I x WHERE month = $1 '
-        'UNION ALL SELECT unit, month, file_sha256, row_no, %s::text FROM quarantine.%I x WHERE month = $1) '
+        'WITH s AS (SELECT * FROM wh.snapshot_delivery(%L, $1)), d AS ('
+        'SELECT DISTINCT l.unit, l.sha256 FROM ingest.ledger l WHERE l.feed = %L AND l.month = $1 AND l.status = ''loaded'' '
+        'AND NOT EXISTS (SELECT 1 FROM s WHERE s.month = l.month AND s.unit = l.unit AND s.sha256 = l.sha256)), x AS ('
+        'SELECT x.unit, x.month, x.file_sha256, x.row_no, %s::text AS key FROM raw.%I x '
+        'JOIN d ON d.unit = x.unit AND d.sha256 = x.file_sha256 WHERE x.month = $1 '
+        'UNION ALL SELECT x.unit, x.month, x.file_sha256, x.row_no, %s::text FROM quarantine.%I x '
+        'JOIN d ON d.unit = x.unit AND d.sha256 = x.file_sha256 WHERE x.month = $1) '
         'SELECT %L::text, x.unit, x.month, x.file_sha256, x.row_no, x.key, '
-        '''superseded: a later delivery of the month is the snapshot'' FROM x '
-        'WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.month = x.month AND s.unit = x.unit AND s.sha256 = x.file_sha256)',
-        feed_id, k, feed_id, k, feed_id, feed_id)
+        '''superseded: a later delivery of the month is the snapshot'' FROM x',
+        feed_id, feed_id, k, feed_id, k, feed_id, feed_id)
     USING m;
 END $$;
 

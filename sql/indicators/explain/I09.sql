@@ -13,12 +13,15 @@ WITH f AS (
     SELECT q.unit, q.month, q.file_sha256, q.row_no, upper(trim(q.uscc)), q.subject_name, nullif(trim(q.district), ''),
            coalesce(jn.uscc_valid(upper(trim(q.uscc))), false), q.reasons
     FROM quarantine.registry q JOIN f ON q.month = f.month AND q.unit = f.unit AND q.file_sha256 = f.sha256
+), named_twice AS (
+    -- as ../I09.sql: the valid USCCs whose rows carry two or more names (NULL included), in one hashed
+    -- pass rather than a window that sorts the delivery by USCC
+    SELECT c.uscc FROM rows c WHERE c.valid GROUP BY c.uscc
+    HAVING min(c.subject_name) IS DISTINCT FROM max(c.subject_name)
+        OR (bool_or(c.subject_name IS NULL) AND bool_or(c.subject_name IS NOT NULL))
 ), judged AS (
-    SELECT c.*, c.valid AND (
-               min(c.subject_name) OVER w IS DISTINCT FROM max(c.subject_name) OVER w
-               OR (bool_or(c.subject_name IS NULL) OVER w AND bool_or(c.subject_name IS NOT NULL) OVER w)) AS duplicate
-    FROM rows c
-    WINDOW w AS (PARTITION BY c.valid, CASE WHEN c.valid THEN c.uscc END)
+    SELECT c.*, c.valid AND n.uscc IS NOT NULL AS duplicate
+    FROM rows c LEFT JOIN named_twice n ON c.valid AND n.uscc = c.uscc
 ), other AS (
     SELECT o.*, d.district FROM wh.explain_other_deliveries('registry', %(month)s, ARRAY['uscc']) o
     LEFT JOIN LATERAL (
