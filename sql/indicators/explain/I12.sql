@@ -5,7 +5,7 @@
 WITH reg AS (SELECT * FROM wh.xyd_registration WHERE as_of_month = %(month)s),
 ok AS (SELECT uscc, string_agg(platform, ';' ORDER BY platform) AS platforms FROM reg WHERE status = '正常' GROUP BY uscc),
 e AS (SELECT * FROM wh.explain_existing_enterprises(%(month)s)),
-existing AS (SELECT uscc FROM e WHERE counted)  -- one row per USCC of E(M)
+existing AS (SELECT uscc FROM wh.subjects WHERE month = %(month)s AND existing)  -- E(M), as I12.sql reads it: `e` is then read once, not kept
 SELECT (e.counted AND ok.uscc IS NOT NULL)::int AS in_numerator, e.counted::int AS in_denominator, 1::numeric AS weight,
        e.reason, 'registry'::text AS feed, e.unit, e.month, e.file_sha256, e.row_no, e.uscc AS key,
        e.subject_type, e.registration_status, ok.platforms AS registered_on, NULL::text AS status

@@ -8,7 +8,7 @@ a AS (SELECT DISTINCT t.uscc FROM t, y WHERE t.eval_year = y.y AND t.grade = 'A'
 c AS (SELECT * FROM wh.customs_aeo WHERE as_of_month = %(month)s),
 aeo AS (SELECT DISTINCT uscc FROM c WHERE certification_type = '高级认证企业' AND status = '有效'),
 e AS (SELECT * FROM wh.explain_existing_enterprises(%(month)s)),
-counted AS (SELECT uscc FROM e WHERE counted)
+counted AS (SELECT uscc FROM wh.subjects WHERE month = %(month)s AND existing)  -- E(M), as I17.sql reads it: `e` is then read once, not kept
 SELECT (e.counted AND (a.uscc IS NOT NULL OR aeo.uscc IS NOT NULL))::int AS in_numerator, e.counted::int AS in_denominator,
        1::numeric AS weight, e.reason, 'registry'::text AS feed, e.unit, e.month, e.file_sha256, e.row_no, e.uscc AS key,
        e.subject_type, e.registration_status, (a.uscc IS NOT NULL) AS tax_a, (aeo.uscc IS NOT NULL) AS customs_advanced,
