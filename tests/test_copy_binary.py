@@ -2,7 +2,6 @@
 feeds use, the values at their edges, and every feed's rule cases through the loader."""
 
 import datetime as dt
-import io
 
 import polars as pl
 import pytest
@@ -38,7 +37,7 @@ def _both_ways(db, frame: pl.DataFrame, types: dict[str, str]) -> tuple[list[str
         for name in ("by_binary", "by_csv"):
             cur.execute(sql.SQL("CREATE TEMP TABLE {} ({})").format(sql.Identifier(name), columns))
         cur.copy_expert("COPY by_binary FROM STDIN WITH (FORMAT binary)",
-                        io.BytesIO(copy_binary.encode(frame, [types[c] for c in frame.columns])))
+                        copy_binary.encode(frame, [types[c] for c in frame.columns]))
         cur.copy_expert("COPY by_csv FROM STDIN WITH (FORMAT csv)", csv_payload(frame))
         stored = _stored(cur, "by_binary"), _stored(cur, "by_csv")
         cur.execute("DROP TABLE by_binary, by_csv")
@@ -66,6 +65,18 @@ def test_decimals_of_every_shape(db):
     frame = pl.DataFrame({"n": values})
     binary, text = _both_ways(db, frame, {"n": "numeric"})
     assert binary == text
+
+
+@pytest.mark.parametrize("size", [1, 7, 1 << 20, -1])
+def test_the_payload_reads_whole_at_any_read_size(size):
+    """The signature, the rows and the trailer come out whole and in order, however they are read."""
+    whole = bytes(copy_binary.encode(EDGES, list(TYPES.values())))
+    assert whole.startswith(copy_binary.HEADER) and whole.endswith(copy_binary.TRAILER)
+    payload, read = copy_binary.encode(EDGES, list(TYPES.values())), []
+    while piece := payload.read(size):
+        assert isinstance(piece, bytes) and (size < 0 or len(piece) <= size)
+        read.append(piece)
+    assert b"".join(read) == whole and payload.read(size) == b""
 
 
 @pytest.mark.parametrize("frame, types", [

@@ -36,7 +36,30 @@ class NotEncodable(ValueError):
     """The frame has a column or value the binary form would not carry as COPY's text form does."""
 
 
-def encode(frame: pl.DataFrame, types: list[str]) -> bytes:
+class Payload:
+    """A complete binary COPY payload as a file for psycopg2's copy_expert: the signature, the rows'
+    buffer as Arrow's join left it, and the trailer, read a piece at a time (never joined into one
+    more copy of the rows: a megabyte-sized read copies its piece once, as a BytesIO read would)."""
+
+    def __init__(self, rows: memoryview):
+        self._pieces = [memoryview(HEADER), rows, memoryview(TRAILER)]
+        self._at = 0  # the read position within the first piece left
+
+    def read(self, size: int = -1) -> bytes:
+        while self._pieces and self._at == len(self._pieces[0]):
+            self._pieces.pop(0)
+            self._at = 0
+        if not self._pieces:
+            return b""
+        piece, start = self._pieces[0], self._at
+        self._at = len(piece) if size < 0 else min(len(piece), start + size)
+        return bytes(piece[start:self._at])
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self._pieces)
+
+
+def encode(frame: pl.DataFrame, types: list[str]) -> Payload:
     """The frame's rows, its columns in order, as a complete binary COPY payload."""
     if len(types) != frame.width:
         raise NotEncodable("a type for every column")
@@ -46,7 +69,7 @@ def encode(frame: pl.DataFrame, types: list[str]) -> bytes:
         fields += _fields(column, kind)
     rows = pc.binary_join_element_wise(*fields, _NOTHING)
     offsets = _offsets(rows)
-    return b"".join((HEADER, memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]], TRAILER))
+    return Payload(memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]])
 
 
 def _fields(column: pl.Series, kind: str) -> list[pa.Array]:

@@ -619,10 +619,10 @@ class _CopyWriter:
             raise _RefusedByDatabase(rel, error)
 
 
-def copy_payload(statement: str, frame: pl.DataFrame, types: list[str]) -> tuple[str, io.BytesIO]:
+def copy_payload(statement: str, frame: pl.DataFrame, types: list[str]) -> tuple[str, copy_binary.Payload | io.BytesIO]:
     """The COPY statement (`statement` with its options) and its data: binary, else CSV."""
     try:
-        return f"{statement} WITH (FORMAT binary, FREEZE)", io.BytesIO(copy_binary.encode(frame, types))
+        return f"{statement} WITH (FORMAT binary, FREEZE)", copy_binary.encode(frame, types)
     except copy_binary.NotEncodable:
         return f"{statement} WITH (FORMAT csv, FREEZE)", csv_payload(frame)
 
