@@ -1,7 +1,7 @@
 """Read a delivered file as a header and a stream of text rows: CSV, .xlsx or JSON.
 
 Nothing here holds a whole file in memory: CSV and JSON are parsed as they are read and
-.xlsx through openpyxl's read-only mode. Any path may be handed in: only a regular file is
+.xlsx a row at a time (xlsx.py). Any path may be handed in: only a regular file is
 opened (never through a link, never a pipe or a device). Whatever makes a file unreadable
 raises Unreadable with a reason code and a one-line reason; every guard of limits.py has its
 own code, so a hostile file costs bounded time and memory and is rejected on its own.
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ijson
-import openpyxl
 import psutil
 
+from jn_credit_dagster.lib.ingest import xlsx
 from jn_credit_dagster.lib.ingest.limits import Limits, current
 
 CHUNK = 1 << 20
@@ -417,17 +417,18 @@ def _check_zip(f, limits: Limits) -> None:
 def _xlsx(f, _encoding, limits: Limits):
     _check_zip(f, limits)
     try:
-        workbook = openpyxl.load_workbook(f, read_only=True, data_only=True)
+        workbook = xlsx.Workbook(f)
     except Exception as e:  # noqa: BLE001 - zip, XML and openpyxl errors all mean a corrupt workbook
         raise Unreadable(f"corrupt .xlsx: {type(e).__name__}: {_first_line(e)}") from e
     try:
-        if not workbook.worksheets:
+        if workbook.sheet is None:
             raise Unreadable("workbook has no sheet", "empty")
-        sheet = workbook.worksheets[0]
         # rows as stored, not padded to the sheet's declared used range (which may say 16,384 columns)
-        sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
-        first = next(rows, None)
+        rows = workbook.rows()
+        try:
+            first = next(rows, None)
+        except Exception as e:  # noqa: BLE001 - the sheet's XML broken before its first row ends
+            raise Unreadable(f"corrupt .xlsx: {type(e).__name__}: {_first_line(e)}") from e
         if first is None:
             raise Unreadable("no header row", "empty")
         header = _header([cell_text(v) for v in first], limits)
