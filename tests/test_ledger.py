@@ -181,6 +181,26 @@ def test_rows_the_server_refuses_reject_their_file_alone(deliver, ingest, query)
         query("ALTER TABLE raw.penalty DROP CONSTRAINT no_boom")
 
 
+def test_a_refused_first_file_is_rejected_alone_before_files_of_every_format(deliver, ingest, query):
+    """The refused file comes first, files of every format after it: the month is loaded again
+    without it, and every other file loads."""
+    query("ALTER TABLE raw.penalty ADD CONSTRAINT no_boom CHECK (subject_name <> 'BOOM')")
+    try:
+        deliver("court", "2020-08", "penalty.20200815.csv", [penalty(1, 行政相对人名称="BOOM"), penalty(2)])
+        deliver("amr", "2020-08", "penalty.20200818.csv", [penalty(3), penalty(4)])
+        deliver("amr", "2020-08", "penalty.20200820.xlsx", [penalty(5)], fmt="xlsx")
+        deliver("court", "2020-08", "penalty.20200825.json", [penalty(6)], fmt="json")
+        result = ingest("penalty", "2020-08")
+        assert [(f.rel, f.status, f.reason_code) for f in result.files] == [
+            ("court/2020-08/penalty.20200815.csv", "rejected", "refused_by_database"),
+            ("amr/2020-08/penalty.20200818.csv", "loaded", None),
+            ("amr/2020-08/penalty.20200820.xlsx", "loaded", None),
+            ("court/2020-08/penalty.20200825.json", "loaded", None)]
+        assert query("SELECT unit, count(*) FROM raw.penalty GROUP BY 1 ORDER BY 1") == [("amr", 3), ("court", 1)]
+    finally:
+        query("ALTER TABLE raw.penalty DROP CONSTRAINT no_boom")
+
+
 def test_a_loaded_month_leaves_the_planner_statistics(deliver, ingest, query):
     """ANALYZE before the next step reads: a fresh database plans on real counts, not guesses."""
     deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(n) for n in range(1, 41)] + [penalty(99, 处罚决定日期="x")])

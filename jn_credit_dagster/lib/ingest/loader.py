@@ -433,6 +433,7 @@ class MonthLoader:
         the keys go to a temporary table by COPY and meet raw.<feed>'s key index."""
         if self.spec.kind != "event" or not keys.height or not self._other_months():
             return None
+        self._writer.drain()  # one command at a time on the connection, and a refused file named first
         keys = keys.unique()
         spec, cur = self.spec, self.cur
         names = sql.SQL(", ").join(map(sql.Identifier, spec.key))
@@ -442,7 +443,6 @@ class MonthLoader:
             self._keys_table = True
         else:
             cur.execute("TRUNCATE frame_keys")
-        self._writer.drain()  # one command at a time on the connection
         buffer = io.BytesIO()
         keys.select(pl.col(k).cast(pl.String) for k in spec.key).write_csv(buffer, include_header=False,
                                                                            quote_style="non_numeric")
@@ -458,6 +458,7 @@ class MonthLoader:
     def _other_months(self) -> bool:
         """Whether raw.<feed> holds any other month at all (most first loads: no lookups)."""
         if self._any_other_month is None:
+            self._writer.drain()
             self.cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE month <> %s)").format(
                 tables.raw_table(self.spec)), (self.month,))
             self._any_other_month = self.cur.fetchone()[0]
