@@ -36,6 +36,8 @@ _KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|\S+)", re.IGNORECAS
 
 
 def _ascii(run: str) -> str:
+    if run.isascii():  # NFKC leaves ASCII as it is: only full-width digits need it
+        return run.upper()
     return "".join(unicodedata.normalize("NFKC", c) for c in run).upper()
 
 
