@@ -201,6 +201,34 @@ def test_a_refused_first_file_is_rejected_alone_before_files_of_every_format(del
         query("ALTER TABLE raw.penalty DROP CONSTRAINT no_boom")
 
 
+def test_expectation_counts_are_those_of_the_rows_kept_when_a_file_fails_late(deliver, inbox, ingest, query, monkeypatch):
+    """A file whose first frames were judged (some rows quarantined) and that then fails — here UTF-8 by its
+    first megabyte, with GBK bytes after it — is taken back whole: its rows and its reasons' counts too, so
+    each expectation's unexpected_count is what quarantine.<feed> holds."""
+    from jn_credit_dagster.lib.ingest import frames
+    monkeypatch.setattr(frames, "FRAME_BYTES", 64 << 10)  # many frames judged before the bad bytes
+    monkeypatch.setattr(frames, "BLOCK_BYTES", 64 << 10)
+    header = list(penalty(0))
+    rows = [penalty(n, 处罚决定日期="2020-13-45" if n % 100 == 0 else "2020-08-14") for n in range(1, 4001)]
+    path = inbox / "court" / "2020-08" / "penalty.20200820.csv"
+    path.parent.mkdir(parents=True)
+    lines = [",".join(header)] + [",".join(str(r[h]) for h in header) for r in rows]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    assert len(data) > 1 << 20  # the encoding is guessed from the first megabyte
+    path.write_bytes(data + ",".join(str(v) for v in penalty(9999).values()).encode("gbk") + b"\n")
+    deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(1, 处罚决定日期="2020-13-45"), penalty(2)])
+    result = ingest("penalty", "2020-08")
+    assert [(f.rel, f.status, f.reason_code) for f in result.files] == [
+        ("amr/2020-08/penalty.20200815.csv", "loaded", None), ("court/2020-08/penalty.20200820.csv", "rejected", "bad_encoding")]
+    assert result.reasons["bad_type:处罚决定日期"] == 1
+    recorded = dict(query("SELECT reason, unexpected_count FROM ingest.expectation_results WHERE feed = 'penalty'"))
+    stored = query("SELECT reasons FROM quarantine.penalty")
+    assert recorded["bad_type:*"] == sum(any(r.startswith("bad_type:") for r in reasons) for (reasons,) in stored)
+    for reason, count in recorded.items():
+        if reason != "bad_type:*":
+            assert count == sum(reason in reasons for (reasons,) in stored), reason
+
+
 def test_a_loaded_month_leaves_the_planner_statistics(deliver, ingest, query):
     """ANALYZE before the next step reads: a fresh database plans on real counts, not guesses."""
     deliver("amr", "2020-08", "penalty.20200815.csv", [penalty(n) for n in range(1, 41)] + [penalty(99, 处罚决定日期="x")])

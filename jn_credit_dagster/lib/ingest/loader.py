@@ -61,6 +61,8 @@ class FileOutcome:
     quarantined: int = 0
     encoding: str | None = None
     size: int | None = None
+    reasons: Counter = field(default_factory=Counter)  # quarantined rows per reason, this file's alone
+    bad_type_rows: int = 0  # its rows with any bad_type reason (the suite's type expectation counts rows)
 
 
 @dataclass
@@ -153,7 +155,6 @@ class MonthLoader:
         self._accepted = _AcceptedKeys(self.keys)  # keys of this month's correct rows so far
         self._seen: dict[tuple, str] = {}  # (unit, sha256) -> rel of the first file with that content
         self._copies: dict[tuple, list[str]] = {}
-        self._bad_type_rows = 0
         self._keys_table = False
         self._any_other_month: bool | None = None
         self._writer = _CopyWriter(cursor.connection)
@@ -183,6 +184,8 @@ class MonthLoader:
         finally:
             self._writer.close()
         self.result.files = [o for _, o in outcomes]
+        for o in self.result.files:  # a file taken back (rejected, read again) counts nothing
+            self.result.reasons.update(o.reasons)
 
         cur.execute(sql.SQL("ANALYZE {}").format(self.fresh_quarantine))  # raw's: with its parent's, below
         tables.swap_month(cur, tables.raw_table(spec), self.fresh_raw, month)
@@ -328,7 +331,8 @@ class MonthLoader:
     def _forget(self, d: Delivery, outcome: FileOutcome) -> None:
         """Take back what a file wrote before it failed."""
         self._writer.drain()
-        outcome.rows = outcome.accepted = outcome.quarantined = 0
+        outcome.rows = outcome.accepted = outcome.quarantined = outcome.bad_type_rows = 0
+        outcome.reasons.clear()
         if outcome.sha256 is None or not hasattr(self, "fresh_raw"):
             return
         for fresh in (self.fresh_raw, self.fresh_quarantine):
@@ -385,8 +389,10 @@ class MonthLoader:
                 *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in self.raw_cols],
                 extra, pl.col("_malformed").alias("malformed")))
             bad_reasons = bad.get_column("_reasons")
-            self.result.reasons.update(dict(bad_reasons.explode().value_counts().iter_rows()))
-            self._bad_type_rows += int(bad_reasons.list.eval(pl.element().str.starts_with("bad_type:")).list.any().sum())
+            outcome.reasons.update(dict(bad_reasons.explode().value_counts().iter_rows()))
+            joined = bad_reasons.list.join("\x00")  # no reason holds a NUL: a row with any bad_type reason
+            outcome.bad_type_rows += int((joined.str.starts_with(f"{TYPE_REASON}:")
+                                          | joined.str.contains(f"\x00{TYPE_REASON}:", literal=True)).sum())
         outcome.accepted += accepted
         outcome.quarantined += named.height - accepted
         outcome.rows = outcome.accepted + outcome.quarantined
@@ -477,7 +483,7 @@ class MonthLoader:
         results = []
         for position, rule in enumerate(self.suite.rules):
             if rule.reason == f"{TYPE_REASON}:*":
-                unexpected = self._bad_type_rows
+                unexpected = sum(f.bad_type_rows for f in self.result.files)
             else:
                 unexpected = counts.get(rule.reason, 0)
             results.append({"position": position, "type": rule.type, "kwargs": rule.kwargs, "reason": rule.reason,
