@@ -114,18 +114,24 @@ def by_hand(sheet_data: str, shared: list[str] | None = None) -> bytes:
     sheet_xml = (f'<worksheet xmlns="{NS}"><sheetData>'
                  + sheet_data.format(date=styles["A1"], duration=styles["B1"], percent=styles["C1"])
                  + "</sheetData></worksheet>")
+    parts = {"xl/worksheets/sheet1.xml": lambda _: sheet_xml.encode()}
+    if shared is not None:  # openpyxl writes no shared strings of its own: the part and its content type
+        parts["[Content_Types].xml"] = lambda body: body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" '
+                                                        b'ContentType="application/vnd.openxmlformats-officedocument.'
+                                                        b'spreadsheetml.sharedStrings+xml"/></Types>')
+        parts["xl/sharedStrings.xml"] = lambda _: f'<sst xmlns="{NS}">{"".join(shared)}</sst>'.encode()
+    return rezipped(data, parts)
+
+
+def rezipped(data: bytes, parts: dict) -> bytes:
+    """The package with each named part replaced by parts[name](its bytes, or b"" for a new part)."""
     source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
             body = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                body = sheet_xml.encode()
-            elif item.filename == "[Content_Types].xml" and shared is not None:  # openpyxl writes none of its own
-                body = body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="'
-                                    b'application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
-            target.writestr(item, body)
-        if shared is not None:
-            target.writestr("xl/sharedStrings.xml", f'<sst xmlns="{NS}">{"".join(shared)}</sst>')
+            target.writestr(item, parts[item.filename](body) if item.filename in parts else body)
+        for name in parts.keys() - set(source.namelist()):
+            target.writestr(name, parts[name](b""))
     return out.getvalue()
 
 
@@ -180,12 +186,8 @@ def test_rows_are_read_as_the_sheet_streams():
     """A row is handed out once it is parsed: a sheet whose XML breaks off after two rows still gives
     them, then the parser's error (openpyxl's read-only mode parses the whole sheet before the first row)."""
     whole = by_hand('<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c></row>')
-    source, out = zipfile.ZipFile(io.BytesIO(whole)), io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            body = source.read(item.filename)
-            target.writestr(item, body[:body.index(b"</sheetData>")] if item.filename.endswith("sheet1.xml") else body)
-    workbook = xlsx.Workbook(io.BytesIO(out.getvalue()))
+    cut = rezipped(whole, {"xl/worksheets/sheet1.xml": lambda body: body[:body.index(b"</sheetData>")]})
+    workbook = xlsx.Workbook(io.BytesIO(cut))
     rows = workbook.rows()
     assert next(rows) == (1,) and next(rows) == (2,)
     with pytest.raises(SyntaxError):  # xml.etree's ParseError

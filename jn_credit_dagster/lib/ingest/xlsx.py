@@ -95,7 +95,7 @@ class Workbook:
         column = self._columns.get(letters)
         if column is not None and letters != reference:
             return column
-        if letters == reference or any(c in _DIGITS for c in letters):
+        if letters == reference or not letters.isalpha():
             return coordinate_to_tuple(reference)[1]  # openpyxl's answer (or error) for the odd ones
         column = self._columns[letters] = column_index_from_string(letters)
         return column
