@@ -54,8 +54,7 @@ def build(url: str, month: dt.date, city_indicators: list[dict], out: Path,
     files = planned(city_indicators, out)
     with database.transaction(url) as lead:  # holds the snapshot the writers share until they are done
         database.repeatable_read(lead)
-        lead.execute("SELECT pg_export_snapshot()")
-        snapshot = lead.fetchone()[0]
+        snapshot = database.export_snapshot(lead)
 
         def write(item: tuple[str, Path]) -> tuple[str, dict]:
             ind_id, path = item

@@ -108,6 +108,12 @@ def repeatable_read(cursor, read_only: bool = True) -> None:
     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ" + (", READ ONLY" if read_only else ""))
 
 
+def export_snapshot(cursor) -> str:
+    """The snapshot of the cursor's open transaction, for helper connections (reading_snapshot)."""
+    cursor.execute("SELECT pg_export_snapshot()")
+    return cursor.fetchone()[0]
+
+
 def has_written(cursor) -> bool:
     """Whether the cursor's transaction has written: what it wrote is in no snapshot another connection
     can read, so work that reads it stays on this connection."""

@@ -278,8 +278,7 @@ def _all_data_rows(cur, inds: list[Indicator], month: dt.date, sql_dir: Path,
     alone when it has written in its transaction (a snapshot shows others nothing uncommitted)."""
     if not url or workers < 2 or database.has_written(cur):
         return {ind.id: data_rows(cur, ind, month, sql_dir) for ind in inds}
-    cur.execute("SELECT pg_export_snapshot()")
-    snapshot = cur.fetchone()[0]
+    snapshot = database.export_snapshot(cur)
 
     def run(ind: Indicator) -> tuple[str, tuple[list[Row], str | None]]:
         with database.reading_snapshot(url, snapshot) as helper:

@@ -92,12 +92,11 @@ class Workbook:
 
     def _column(self, reference: str) -> int:
         letters = reference.rstrip(_DIGITS)
-        column = self._columns.get(letters)
-        if column is not None and letters != reference:
-            return column
         if letters == reference or not letters.isalpha():
             return coordinate_to_tuple(reference)[1]  # openpyxl's answer (or error) for the odd ones
-        column = self._columns[letters] = column_index_from_string(letters)
+        column = self._columns.get(letters)
+        if column is None:
+            column = self._columns[letters] = column_index_from_string(letters)
         return column
 
     def _value(self, cell: Element):

@@ -140,8 +140,7 @@ def _insert_in_parts(cur, url: str, month: dt.date, params: dict, parts: int) ->
     cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"wh.subjects {month:%Y-%m}",))
     with database.transaction(url) as own:
         fresh = tables.fresh_month_table(own, SUBJECTS, month)
-    cur.execute("SELECT pg_export_snapshot()")
-    snapshot = cur.fetchone()[0]
+    snapshot = database.export_snapshot(cur)
 
     def insert(part: int) -> int:
         with database.reading_snapshot(url, snapshot, read_only=False) as helper:
